@@ -278,8 +278,9 @@ def _decode(source: Any, source_rate: int | None, max_duration: Seconds | None) 
     if isinstance(source, np.ndarray | list) or hasattr(source, "__array__"):
         return _from_array(source, source_rate, "array")
     raise AudioError(
-        f"Cannot load audio from a {type(source).__name__}. Pass a path, bytes, a binary "
-        "file object, an Audio, a (samples, rate) tuple, or an array with source_rate=."
+        f"Cannot load audio from an object of type {type(source).__name__}. Pass a path, "
+        "bytes, a binary file object, an Audio, a (samples, rate) tuple, or an array with "
+        "source_rate=."
     )
 
 
@@ -455,7 +456,9 @@ def _normalize(samples: np.ndarray, mode: str, target_db: float | None) -> np.nd
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
     if peak == 0.0:
         return samples.copy()
-    level = peak if mode == "peak" else float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    level = (
+        peak if mode == "peak" else float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    )
     gain = 10 ** (target / 20) / level
     if peak * gain > 1.0:
         log.info("RMS normalisation limited to avoid clipping (gain %.2f -> %.2f)", gain, 1 / peak)

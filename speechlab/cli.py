@@ -15,6 +15,7 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -34,8 +35,8 @@ app = typer.Typer(
 models_app = typer.Typer(help="List, assemble and verify models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -47,7 +48,7 @@ def _friendly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except SpeechlabError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from exc
 
     return wrapper  # type: ignore[return-value]
@@ -87,7 +88,9 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
 
 
 @models_app.command("list")
-def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def models_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """Known store models: task, size, whether their packages are installed and cached."""
     statuses = models.list_models()
     if as_json:
@@ -139,7 +142,9 @@ def models_fetch(
     wanted = list(models.STORE) if all_ or not names else names
     for name in wanted:
         if not force and models.is_cached(name):
-            console.print(f"{name}: cached at {models.store_path(name)}", highlight=False)
+            console.print(
+                f"{name}: cached at {models.store_path(name)}", highlight=False, markup=False
+            )
             continue
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -149,11 +154,15 @@ def models_fetch(
             TimeRemainingColumn(),
             console=err_console,
         ) as bar:
-            task = bar.add_task(name, total=models.STORE[name].size if name in models.STORE else 0)
-            path = models.assemble(
-                name, force=force, on_progress=lambda done, _total: bar.update(task, completed=done)
-            )
-        console.print(f"{name}: assembled at {path} (sha256 verified)", highlight=False)
+            task = bar.add_task(name, total=models.STORE[name].size)
+
+            def advance(done: int, _total: int, task: TaskID = task) -> None:
+                bar.update(task, completed=done)
+
+            path = models.assemble(name, force=force, on_progress=advance)
+        console.print(
+            f"{name}: assembled at {path} (sha256 verified)", highlight=False, markup=False
+        )
 
 
 @models_app.command("verify")
@@ -164,12 +173,14 @@ def models_verify(
     """Re-hash assembled store models against their recorded sha256."""
     for name in names or [s.model.name for s in models.list_models() if s.cached]:
         path = models.verify(name)
-        console.print(f"{name}: ok ({path})", highlight=False)
+        console.print(f"{name}: ok ({path})", highlight=False, markup=False)
 
 
 @models_app.command("path")
 @_friendly
-def models_path(spec: Annotated[str, typer.Argument(help="Store name, directory or Hub id.")]) -> None:
+def models_path(
+    spec: Annotated[str, typer.Argument(help="Store name, directory or Hub id.")],
+) -> None:
     """Resolve a model spec to a local path (assembling or downloading it if needed)."""
     print(models.resolve(spec))
 
@@ -183,11 +194,12 @@ def selfcheck(
     """Assemble the offline models, speak Polish with Kokoro, transcribe it with Whisper."""
     from speechlab.selfcheck import SELF_CHECK_TEXT, CheckResult, passed, run_self_check
 
-    console.print(f"speechlab {__version__} self-check: {SELF_CHECK_TEXT!r}", highlight=False)
+    console.print(f"speechlab {__version__} self-check: {SELF_CHECK_TEXT!r}", markup=False)
 
     def show(step: CheckResult) -> None:
         mark = "[green]ok[/]  " if step.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {step.name:<28} {step.seconds:6.2f} s  {step.detail}", highlight=False)
+        line = f"{step.name:<28} {step.seconds:6.2f} s  {step.detail}"
+        console.print(f"{mark} {escape(line)}", highlight=False)
 
     results = run_self_check(out, on_step=show)
     if not passed(results):

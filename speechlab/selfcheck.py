@@ -71,18 +71,22 @@ def run_self_check(
 
     speech = None
     if "kokoro-82m-int8" in paths:
-        step = record(_timed("kokoro-82m-int8 speaks", lambda: _kokoro_step(paths["kokoro-82m-int8"])))
+        step = record(
+            _timed("kokoro-82m-int8 speaks", lambda: _kokoro_step(paths["kokoro-82m-int8"]))
+        )
         speech = step.values.get("audio") if step.ok else None
         if speech is not None and out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             speech.save(out_dir / "selfcheck.wav")
     if "whisper-base" in paths and speech is not None:
-        record(_timed("whisper-base transcribes", lambda: _whisper_step(paths["whisper-base"], speech)))
+        record(
+            _timed("whisper-base transcribes", lambda: _whisper_step(paths["whisper-base"], speech))
+        )
     return results
 
 
 def passed(results: list[CheckResult]) -> bool:
-    """True when every step ran (assembly of each store model, synthesis, recognition) and passed."""
+    """True when every step (assembling each store model, synthesis, recognition) ran and passed."""
     return len(results) == len(STORE) + 2 and all(r.ok for r in results)
 
 
@@ -121,7 +125,9 @@ def _kokoro_step(model_dir: Path) -> tuple[str, dict[str, object]]:
         },
     )
     elapsed = time.perf_counter() - start
-    speech = audio_io.load(np.asarray(samples).reshape(-1), sample_rate=None, source_rate=KOKORO_RATE)
+    speech = audio_io.load(
+        np.asarray(samples).reshape(-1), sample_rate=None, source_rate=KOKORO_RATE
+    )
     return (
         f"{len(ids)} phonemes -> {speech.duration:.2f} s of audio in {elapsed:.2f} s "
         f"(RTFx {speech.duration / elapsed:.1f}), voice {SELF_CHECK_VOICE}",
