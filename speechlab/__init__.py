@@ -33,5 +33,13 @@ __all__ = [
     "__version__",
     "iter_blocks",
     "load",
+    "load_asr",
     "resolve",
 ]
+
+
+def load_asr(*args, **kwargs):
+    """See :func:`speechlab.asr.load_asr` (imported lazily: transformers is heavy)."""
+    from speechlab.asr import load_asr as _load_asr
+
+    return _load_asr(*args, **kwargs)

@@ -1,0 +1,340 @@
+"""wav2vec2-family CTC recognizer (transformers ``AutoModelForCTC``).
+
+* Batches are length-sorted with padding and attention masks; results come back in
+  input order.
+* Long inputs (longer than ``chunk_length_s``) are read in blocks and cut into windows
+  with ``stride_length_s`` of context on each side; the context frames are dropped and
+  the kept frames stitched, then the whole sequence is decoded once (greedy or LM).
+  The last window keeps everything to the end of the audio, so nothing is lost.
+* Times come from CTC frame indices (``inputs_to_logits_ratio`` samples per frame:
+  320 at 16 kHz = 20 ms for wav2vec2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from speechlab import audio as audio_io
+from speechlab.asr.base import MIN_DURATION, Recognizer, empty_transcript
+from speechlab.asr.ctc_decode import BeamDecoder, CTCVocab, greedy_decode, load_beam_decoder
+from speechlab.asr.inputs import AudioItem
+from speechlab.errors import ModelNotFoundError, SpeechlabError
+from speechlab.transcript import Transcript
+
+__all__ = ["Wav2Vec2Recognizer", "iter_windows"]
+
+_SILENCE = 1e-5  # peak below which an input counts as digital silence
+_GROUP = 8  # items gathered per batch_size before length-sorting (bucketing)
+
+
+class Wav2Vec2Recognizer(Recognizer):
+    """CTC speech recognition with any wav2vec2-family checkpoint (local dir or Hub)."""
+
+    name = "wav2vec2"
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        device: str = "cpu",
+        dtype: str | None = None,
+        threads: int | None = None,
+        language: str | None = None,
+        lm: str | Path | None = None,
+        decoder: str = "auto",
+        alpha: float | None = None,
+        beta: float | None = None,
+        beam_width: int = 100,
+        hotwords: Sequence[str] | None = None,
+        hotword_weight: float = 10.0,
+        chunk_length_s: float = 20.0,
+        stride_length_s: float = 3.0,
+    ) -> None:
+        import torch
+        from transformers import AutoConfig, AutoModelForCTC, Wav2Vec2CTCTokenizer
+
+        self.model_dir = Path(model_dir)
+        self.language = language
+        self.threads = threads
+        self.device = torch.device(device)
+        config_path = self.model_dir / "config.json"
+        if not config_path.is_file():
+            raise ModelNotFoundError(
+                f"{self.model_dir} has no config.json: it is not a transformers checkpoint. "
+                "A CTC model directory holds config.json, model weights, vocab.json and "
+                "preprocessor_config.json."
+            )
+        config = AutoConfig.from_pretrained(self.model_dir)
+        architectures = config.architectures or []
+        if not any(a.endswith("ForCTC") for a in architectures) and architectures:
+            raise ModelNotFoundError(
+                f"{self.model_dir} holds a {', '.join(architectures)} ({config.model_type}), "
+                "not a CTC speech recognizer. Use a *ForCTC checkpoint such as "
+                "jonatasgrosman/wav2vec2-large-xlsr-53-polish"
+                + (
+                    ", or load_asr(..., backend='whisper') for Whisper."
+                    if "whisper" in config.model_type
+                    else "."
+                )
+            )
+        try:
+            self.model = AutoModelForCTC.from_pretrained(self.model_dir, dtype=_torch_dtype(dtype))
+        except ValueError as exc:
+            raise ModelNotFoundError(
+                f"{self.model_dir} ({config.model_type}) cannot be loaded as a CTC model: {exc}"
+            ) from exc
+        self.model.eval().to(self.device)
+        try:
+            tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(self.model_dir)
+        except (OSError, TypeError, ValueError) as exc:
+            raise ModelNotFoundError(
+                f"{self.model_dir} has no usable CTC tokenizer (vocab.json): {exc}"
+            ) from exc
+        self.vocab = CTCVocab.from_tokenizer(tokenizer)
+        if len(self.vocab.labels) != self.model.config.vocab_size:
+            raise ModelNotFoundError(
+                f"The tokenizer has {len(self.vocab.labels)} labels but the model outputs "
+                f"{self.model.config.vocab_size}: vocab.json does not belong to this model."
+            )
+        fe = _feature_extractor_config(self.model_dir)
+        self.sample_rate = int(fe.get("sampling_rate", 16_000))
+        self.normalize = bool(fe.get("do_normalize", True))
+        self.use_attention_mask = bool(
+            fe.get("return_attention_mask", config.feat_extract_norm == "layer")
+        )
+        self.samples_per_frame = int(np.prod(config.conv_stride))
+        self.frame_seconds = self.samples_per_frame / self.sample_rate
+        self.chunk_samples, self.stride_samples = _chunking(
+            chunk_length_s, stride_length_s, self.sample_rate, self.samples_per_frame
+        )
+        if decoder not in {"auto", "greedy", "beam"}:
+            raise SpeechlabError(f"decoder must be 'auto', 'greedy' or 'beam', got {decoder!r}.")
+        self.hotwords = list(hotwords) if hotwords else None
+        self.hotword_weight = hotword_weight
+        self.beam: BeamDecoder | None = None
+        if decoder != "greedy":
+            self.beam = load_beam_decoder(
+                self.vocab, lm, self.model_dir, alpha=alpha, beta=beta, beam_width=beam_width
+            )
+            if self.beam is None and (decoder == "beam" or self.hotwords):
+                self.beam = BeamDecoder(self.vocab, None, beam_width=beam_width)
+
+    # ------------------------------------------------------------------ model
+
+    def log_probs(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Log-softmax outputs for a batch of 1-D 16 kHz arrays, each cut to its valid frames."""
+        import torch
+
+        lengths = np.array([len(w) for w in waves])
+        batch = np.zeros((len(waves), int(lengths.max())), dtype=np.float32)
+        mask = np.zeros(batch.shape, dtype=np.int64)
+        for row, wave in enumerate(waves):
+            if self.normalize:
+                wave = (wave - wave.mean()) / np.sqrt(wave.var() + 1e-7)
+            batch[row, : len(wave)] = wave
+            mask[row, : len(wave)] = 1
+        inputs = torch.from_numpy(batch).to(self.device, self.model.dtype)
+        kwargs = {"attention_mask": torch.from_numpy(mask).to(self.device)}
+        if not self.use_attention_mask:
+            kwargs = {}
+        with self._threads(), torch.inference_mode():
+            logits = self.model(inputs, **kwargs).logits
+            out = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+            frames = self.model._get_feat_extract_output_lengths(torch.from_numpy(lengths))
+        return [out[i, : int(frames[i])] for i in range(len(waves))]
+
+    def frames_for(self, n_samples: int) -> int:
+        import torch
+
+        return int(self.model._get_feat_extract_output_lengths(torch.tensor(n_samples)))
+
+    @contextlib.contextmanager
+    def _threads(self) -> Iterator[None]:
+        if self.threads is None:
+            yield
+            return
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    # ------------------------------------------------------------------ transcription
+
+    def _transcribe_items(
+        self, items: Iterator[AudioItem], batch_size: int, options: dict[str, Any]
+    ) -> Iterator[Transcript]:
+        if options:
+            raise SpeechlabError(f"Unknown transcribe options for wav2vec2: {sorted(options)}.")
+        group: list[AudioItem] = []
+        for item in items:
+            group.append(item)
+            if len(group) >= batch_size * _GROUP:
+                yield from self._transcribe_group(group, batch_size)
+                group = []
+        if group:
+            yield from self._transcribe_group(group, batch_size)
+
+    def _transcribe_group(self, group: list[AudioItem], batch_size: int) -> Iterator[Transcript]:
+        done: dict[int, Transcript] = {}
+        short: list[tuple[AudioItem, np.ndarray]] = []
+        for item in group:
+            if item.duration < MIN_DURATION:
+                done[item.index] = empty_transcript(item, self.language)
+            elif item.duration * self.sample_rate > self.chunk_samples:
+                continue  # long: streamed below, in order
+            else:
+                wave = item.load(self.sample_rate).samples
+                if np.any(np.abs(wave) > _SILENCE):
+                    short.append((item, wave))
+                else:  # digital silence: nothing to hear
+                    done[item.index] = empty_transcript(item, self.language)
+        short.sort(key=lambda pair: len(pair[1]), reverse=True)
+        for start in range(0, len(short), batch_size):
+            chunk = short[start : start + batch_size]
+            for (item, _), lp in zip(chunk, self.log_probs([w for _, w in chunk]), strict=True):
+                done[item.index] = self._finish(item, lp)
+        for item in group:
+            if item.index not in done:
+                done[item.index] = self._finish(item, self._long_log_probs(item, batch_size))
+            yield done.pop(item.index)
+
+    def _long_log_probs(self, item: AudioItem, batch_size: int) -> np.ndarray:
+        if item.path is not None:
+            blocks = (
+                b.samples
+                for b in audio_io.iter_blocks(item.path, seconds=30.0, sample_rate=self.sample_rate)
+            )
+        else:
+            blocks = iter([item.load(self.sample_rate).samples])
+        kept: list[np.ndarray] = []
+        pending: list[tuple[np.ndarray, int, int | None]] = []
+
+        def flush() -> None:
+            outputs = self.log_probs([w for w, _, _ in pending])
+            for (_, first, last), lp in zip(pending, outputs, strict=True):
+                kept.append(lp[first:last])
+            pending.clear()
+
+        for window in iter_windows(
+            blocks, self.chunk_samples, self.stride_samples, self.samples_per_frame
+        ):
+            pending.append(window)
+            if len(pending) == batch_size:
+                flush()
+        if pending:
+            flush()
+        return np.concatenate(kept) if kept else np.zeros((0, len(self.vocab.labels)), np.float32)
+
+    def _finish(self, item: AudioItem, log_probs: np.ndarray) -> Transcript:
+        if self.beam is not None:
+            decoded = self.beam.decode(
+                log_probs,
+                self.frame_seconds,
+                hotwords=self.hotwords,
+                hotword_weight=self.hotword_weight,
+            )
+        else:
+            decoded = greedy_decode(log_probs, self.vocab, self.frame_seconds)
+        words = [_clip(w, item.duration) for w in decoded.words]
+        chars = [_clip(c, item.duration) for c in decoded.chars]
+        return Transcript(
+            decoded.text,
+            words,
+            chars,
+            self.language,
+            item.duration,
+            item.source,
+            reference=item.reference,
+        )
+
+
+def iter_windows(
+    blocks: Iterator[np.ndarray], chunk: int, stride: int, samples_per_frame: int
+) -> Iterator[tuple[np.ndarray, int, int | None]]:
+    """Cut a stream of sample blocks into overlapping windows for chunked CTC.
+
+    Yields ``(window, first_kept_frame, end_kept_frame)`` in frames local to the window
+    (``None`` = to the window's end). Window ``k`` keeps samples ``[k*step, (k+1)*step)``
+    with ``step = chunk - 2*stride`` and sees ``stride`` samples of context on each side;
+    the last window keeps everything to the end. ``chunk`` and ``stride`` are multiples of
+    ``samples_per_frame``, so kept frames tile the whole audio's frame sequence exactly.
+    Memory: one window plus one block.
+    """
+    step = chunk - 2 * stride
+    step_frames = step // samples_per_frame
+    buf = np.zeros(0, dtype=np.float32)
+    buf_start = 0
+    exhausted = False
+    k = 0
+    while True:
+        win_start = max(0, k * step - stride)
+        win_end = (k + 1) * step + stride
+        while not exhausted and buf_start + len(buf) <= win_end:
+            block = next(blocks, None)
+            if block is None:
+                exhausted = True
+            else:
+                buf = np.concatenate([buf, block])
+        available = buf_start + len(buf)
+        last = exhausted and available <= win_end
+        window = buf[win_start - buf_start : min(win_end, available) - buf_start]
+        first = (k * step - win_start) // samples_per_frame
+        yield window, first, None if last else first + step_frames
+        if last:
+            return
+        k += 1
+        next_start = max(0, k * step - stride)
+        buf = buf[next_start - buf_start :]
+        buf_start = next_start
+
+
+def _chunking(
+    chunk_s: float, stride_s: float, rate: int, samples_per_frame: int
+) -> tuple[int, int]:
+    def frames(seconds: float) -> int:
+        return max(1, math.ceil(seconds * rate / samples_per_frame)) * samples_per_frame
+
+    if not (chunk_s > 0 and stride_s > 0 and chunk_s > 2 * stride_s):
+        raise SpeechlabError(
+            f"Need chunk_length_s > 2 * stride_length_s > 0, got {chunk_s} and {stride_s}."
+        )
+    return frames(chunk_s), frames(stride_s)
+
+
+def _feature_extractor_config(model_dir: Path) -> dict[str, Any]:
+    path = model_dir / "preprocessor_config.json"
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def _torch_dtype(dtype: str | None) -> Any:
+    if dtype is None:
+        return None
+    import torch
+
+    try:
+        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[
+            dtype
+        ]
+    except KeyError:
+        raise SpeechlabError(
+            f"dtype must be 'float32', 'float16' or 'bfloat16', got {dtype!r}."
+        ) from None
+
+
+def _clip(segment: Any, duration: float) -> Any:
+    if segment.end <= duration:
+        return segment
+    return type(segment)(segment.text, min(segment.start, duration), duration, segment.confidence)
