@@ -26,6 +26,7 @@ __all__ = [
     "CheckResult",
     "passed",
     "run_self_check",
+    "speak_phonemes",
 ]
 
 SELF_CHECK_TEXT = "Dzień dobry. Nazywam się Jan Kowalski i mieszkam w Warszawie."
@@ -106,12 +107,15 @@ def _assemble_step(name: str) -> tuple[str, dict[str, object]]:
     return f"{path} ({size / 1e6:.1f} MB, sha256 verified)", {"path": str(path)}
 
 
-def _kokoro_step(model_dir: Path) -> tuple[str, dict[str, object]]:
+def speak_phonemes(
+    model_dir: Path, phonemes: str = SELF_CHECK_PHONEMES, voice: str = SELF_CHECK_VOICE
+) -> tuple[audio_io.Audio, float]:
+    """Kokoro int8 ONNX from a phoneme string: (24 kHz Audio, seconds spent in the model)."""
     import onnxruntime as ort
 
     vocab = json.loads((model_dir / "vocab.json").read_text())["vocab"]
-    ids = [vocab[c] for c in SELF_CHECK_PHONEMES if c in vocab]
-    style = np.load(model_dir / "voices.npz")[SELF_CHECK_VOICE][len(ids) - 1]
+    ids = [vocab[c] for c in phonemes if c in vocab]
+    style = np.load(model_dir / "voices.npz")[voice][len(ids) - 1]
     session = ort.InferenceSession(
         str(model_dir / "kokoro-v1.0.int8.onnx"), providers=["CPUExecutionProvider"]
     )
@@ -128,9 +132,14 @@ def _kokoro_step(model_dir: Path) -> tuple[str, dict[str, object]]:
     speech = audio_io.load(
         np.asarray(samples).reshape(-1), sample_rate=None, source_rate=KOKORO_RATE
     )
+    return speech, elapsed
+
+
+def _kokoro_step(model_dir: Path) -> tuple[str, dict[str, object]]:
+    speech, elapsed = speak_phonemes(model_dir)
     return (
-        f"{len(ids)} phonemes -> {speech.duration:.2f} s of audio in {elapsed:.2f} s "
-        f"(RTFx {speech.duration / elapsed:.1f}), voice {SELF_CHECK_VOICE}",
+        f"{len(SELF_CHECK_PHONEMES)} phonemes -> {speech.duration:.2f} s of audio in "
+        f"{elapsed:.2f} s (RTFx {speech.duration / elapsed:.1f}), voice {SELF_CHECK_VOICE}",
         {"audio": speech},
     )
 

@@ -57,3 +57,119 @@ def dominant_frequency(samples: np.ndarray, rate: int) -> float:
 @pytest.fixture
 def peak_hz() -> Callable[[np.ndarray, int], float]:
     return dominant_frequency
+
+
+# --------------------------------------------------------------------------- ASR fixtures
+
+POLISH_LABELS = ["<pad>", "<s>", "</s>", "<unk>", "|", *"aąbcćdeęfghijklłmnńoóprsśtuwyzźż'"]
+
+
+def build_tiny_ctc(out: Path, *, layers: int = 2, normalize: bool = True, seed: int = 0) -> Path:
+    """A random wav2vec2 CTC model with a real Polish character vocabulary, saved like the Hub's.
+
+    ``layers=0`` gives a model whose output at a frame depends only on nearby samples
+    (feature encoder + a 16-frame positional conv), which chunked decoding must match exactly.
+    """
+    import json
+
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
+
+    torch.manual_seed(seed)
+    config = Wav2Vec2Config(
+        vocab_size=len(POLISH_LABELS),
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(32,) * 7,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+        pad_token_id=0,
+        architectures=["Wav2Vec2ForCTC"],
+    )
+    Wav2Vec2ForCTC(config).save_pretrained(out)
+    vocab = {label: i for i, label in enumerate(POLISH_LABELS)}
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
+    (out / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "pad_token": "<pad>",
+                "unk_token": "<unk>",
+                "bos_token": "<s>",
+                "eos_token": "</s>",
+                "word_delimiter_token": "|",
+                "tokenizer_class": "Wav2Vec2CTCTokenizer",
+            }
+        )
+    )
+    (out / "preprocessor_config.json").write_text(
+        json.dumps(
+            {
+                "feature_extractor_type": "Wav2Vec2FeatureExtractor",
+                "sampling_rate": 16000,
+                "do_normalize": normalize,
+                "return_attention_mask": True,
+                "feature_size": 1,
+                "padding_value": 0.0,
+            }
+        )
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_ctc(tmp_path_factory.mktemp("tiny-ctc"))
+
+
+@pytest.fixture(scope="session")
+def local_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_ctc(tmp_path_factory.mktemp("local-ctc"), layers=0, normalize=False)
+
+
+@pytest.fixture(scope="session")
+def pyannote_sample() -> tuple[Path, str]:
+    """30 s of real English telephone speech and its transcript, from the pyannote-audio wheel."""
+    import subprocess
+    import sys
+    import zipfile
+
+    cache = Path(sys.prefix) / "speechlab-testdata" / "pyannote-4.0.7"
+    wav, stm = cache / "sample.wav", cache / "sample.stm"
+    if not wav.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                "-d",
+                str(cache),
+                "pyannote-audio==4.0.7",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        (wheel,) = cache.glob("pyannote_audio-*.whl")
+        with zipfile.ZipFile(wheel) as zf:
+            stm.write_bytes(zf.read("pyannote/audio/sample/sample.stm"))
+            wav.write_bytes(zf.read("pyannote/audio/sample/sample.wav"))
+        wheel.unlink()
+    words = [" ".join(line.split()[5:]) for line in stm.read_text().splitlines() if line.strip()]
+    return wav, " ".join(words)
+
+
+@pytest.fixture(scope="session")
+def polish_clip(real_store_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Kokoro (real int8 weights) speaking the self-check's Polish sentence, as a 24 kHz WAV."""
+    from speechlab.selfcheck import speak_phonemes
+
+    speech, _ = speak_phonemes(real_store_home / "models" / "kokoro-82m-int8")
+    return speech.save(tmp_path_factory.mktemp("polish") / "dzien-dobry.wav")

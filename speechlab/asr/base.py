@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from speechlab.asr.inputs import AudioItem, is_single, iter_items
+from speechlab.errors import SpeechlabError
 from speechlab.transcript import Transcript
 
 __all__ = ["MIN_DURATION", "Recognizer"]
@@ -61,12 +62,15 @@ class Recognizer(ABC):
     ) -> Iterator[Transcript]:
         """Like ``transcribe`` but yields Transcripts in input order as they are ready."""
         if not isinstance(batch_size, int) or batch_size < 1:
-            from speechlab.errors import SpeechlabError
-
             raise SpeechlabError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        items: Iterator[AudioItem] | list[AudioItem]
         items = iter_items(x, audio_column=audio_column, text_column=text_column)
-        with self._progress(x, progress) as bar:
-            for transcript in self._transcribe_items(items, batch_size, options):
+        total = None
+        if isinstance(x, list | tuple):  # headers already read: the total audio time is known
+            items = list(items)
+            total = round(sum(item.duration for item in items), 2)
+        with self._progress(x, progress, total) as bar:
+            for transcript in self._transcribe_items(iter(items), batch_size, options):
                 if bar is not None:
                     bar.update(round(transcript.duration, 2))
                 yield transcript
@@ -78,15 +82,13 @@ class Recognizer(ABC):
         """Yield one Transcript per item, in item order."""
 
     @contextlib.contextmanager
-    def _progress(self, x: Any, show: bool) -> Iterator[Any]:
+    def _progress(self, x: Any, show: bool, total: float | None) -> Iterator[Any]:
         if not show or is_single(x):
             yield None
             return
         from tqdm.auto import tqdm
 
-        total = len(x) if hasattr(x, "__len__") else None
-        bar = tqdm(total=None, unit="s", unit_scale=True, desc=f"{self.name} (audio s)")
-        bar.set_postfix_str(f"{total} inputs" if total is not None else "")
+        bar = tqdm(total=total, unit="s audio", desc=f"{self.name}", dynamic_ncols=True)
         try:
             yield bar
         finally:

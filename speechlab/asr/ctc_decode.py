@@ -140,15 +140,21 @@ class BeamDecoder:
             else:
                 labels.append(label)
         self.has_lm = kenlm_path is not None
-        self._decoder = build_ctcdecoder(
-            labels,
-            kenlm_model_path=str(kenlm_path) if kenlm_path else None,
-            unigrams=list(unigrams) if unigrams else None,
-            alpha=alpha,
-            beta=beta,
-            unk_score_offset=unk_score_offset,
-            lm_score_boundary=score_boundary,
-        )
+        try:
+            self._decoder = build_ctcdecoder(
+                labels,
+                kenlm_model_path=str(kenlm_path) if kenlm_path else None,
+                unigrams=list(unigrams) if unigrams else None,
+                alpha=alpha,
+                beta=beta,
+                unk_score_offset=unk_score_offset,
+                lm_score_boundary=score_boundary,
+            )
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ModelNotFoundError(
+                f"Cannot read the language model {kenlm_path}: {str(exc).splitlines()[0]}. "
+                "Pass a KenLM .arpa (at least bigrams) or a binary built with build_binary."
+            ) from exc
 
     def decode(
         self,

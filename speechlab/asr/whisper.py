@@ -1,6 +1,7 @@
 """Whisper recognizer on faster-whisper (CTranslate2). The store's ``whisper-base`` runs offline.
 
-Word times and confidences are faster-whisper's (cross-attention alignment; the
+``compute_type`` defaults to int8 on CPU (float16 on GPU). Word times and confidences
+are faster-whisper's (cross-attention alignment; the
 confidence is the word's token probability). Whisper gives no character times.
 faster-whisper needs the whole input in memory (it windows internally), so inputs are
 loaded whole, up to ``speechlab.audio.DEFAULT_MAX_DURATION``.
@@ -32,7 +33,7 @@ class WhisperRecognizer(Recognizer):
         model_dir: Path,
         *,
         device: str = "cpu",
-        compute_type: str = "default",
+        compute_type: str | None = None,
         threads: int | None = None,
         language: str | None = None,
         beam_size: int = 5,
@@ -63,7 +64,7 @@ class WhisperRecognizer(Recognizer):
         self.model = WhisperModel(
             str(self.model_dir),
             device=device,
-            compute_type=compute_type,
+            compute_type=compute_type or ("int8" if device == "cpu" else "float16"),
             cpu_threads=threads or 0,
             local_files_only=True,
         )
