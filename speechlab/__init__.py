@@ -6,7 +6,9 @@ evaluation, widgets and papermill notebooks. The core never imports Jupyter pack
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from speechlab.audio import Audio, iter_blocks, load
 from speechlab.errors import (
@@ -17,6 +19,10 @@ from speechlab.errors import (
     UnsupportedLanguageError,
 )
 from speechlab.models import resolve
+from speechlab.transcript import Segment, Transcript
+
+if TYPE_CHECKING:
+    from speechlab.asr.base import Recognizer
 
 try:
     __version__ = version("speechlab")
@@ -28,7 +34,9 @@ __all__ = [
     "AudioError",
     "ChecksumError",
     "ModelNotFoundError",
+    "Segment",
     "SpeechlabError",
+    "Transcript",
     "UnsupportedLanguageError",
     "__version__",
     "iter_blocks",
@@ -38,8 +46,8 @@ __all__ = [
 ]
 
 
-def load_asr(*args, **kwargs):
-    """See :func:`speechlab.asr.load_asr` (imported lazily: transformers is heavy)."""
+def load_asr(spec: str | os.PathLike[str] = "whisper-base", **options: Any) -> Recognizer:
+    """Open a speech recognizer; see :func:`speechlab.asr.load_asr` (imported lazily)."""
     from speechlab.asr import load_asr as _load_asr
 
-    return _load_asr(*args, **kwargs)
+    return _load_asr(spec, **options)

@@ -61,7 +61,7 @@ def peak_hz() -> Callable[[np.ndarray, int], float]:
 
 # --------------------------------------------------------------------------- ASR fixtures
 
-POLISH_LABELS = ["<pad>", "<s>", "</s>", "<unk>", "|", *"aąbcćdeęfghijklłmnńoóprsśtuwyzźż'"]
+POLISH_CHARACTERS = "aąbcćdeęfghijklłmnńoóprsśtuwyzźż'"
 
 
 def build_tiny_ctc(out: Path, *, layers: int = 2, normalize: bool = True, seed: int = 0) -> Path:
@@ -70,14 +70,15 @@ def build_tiny_ctc(out: Path, *, layers: int = 2, normalize: bool = True, seed: 
     ``layers=0`` gives a model whose output at a frame depends only on nearby samples
     (feature encoder + a 16-frame positional conv), which chunked decoding must match exactly.
     """
-    import json
-
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
+    from speechlab.asr.ctc_files import write_ctc_processor
+
+    labels = write_ctc_processor(out, POLISH_CHARACTERS, normalize=normalize)
     torch.manual_seed(seed)
     config = Wav2Vec2Config(
-        vocab_size=len(POLISH_LABELS),
+        vocab_size=len(labels),
         hidden_size=32,
         num_hidden_layers=layers,
         num_attention_heads=2,
@@ -91,32 +92,6 @@ def build_tiny_ctc(out: Path, *, layers: int = 2, normalize: bool = True, seed: 
         architectures=["Wav2Vec2ForCTC"],
     )
     Wav2Vec2ForCTC(config).save_pretrained(out)
-    vocab = {label: i for i, label in enumerate(POLISH_LABELS)}
-    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
-    (out / "tokenizer_config.json").write_text(
-        json.dumps(
-            {
-                "pad_token": "<pad>",
-                "unk_token": "<unk>",
-                "bos_token": "<s>",
-                "eos_token": "</s>",
-                "word_delimiter_token": "|",
-                "tokenizer_class": "Wav2Vec2CTCTokenizer",
-            }
-        )
-    )
-    (out / "preprocessor_config.json").write_text(
-        json.dumps(
-            {
-                "feature_extractor_type": "Wav2Vec2FeatureExtractor",
-                "sampling_rate": 16000,
-                "do_normalize": normalize,
-                "return_attention_mask": True,
-                "feature_size": 1,
-                "padding_value": 0.0,
-            }
-        )
-    )
     return out
 
 
@@ -133,37 +108,12 @@ def local_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pyannote_sample() -> tuple[Path, str]:
     """30 s of real English telephone speech and its transcript, from the pyannote-audio wheel."""
-    import subprocess
     import sys
-    import zipfile
 
-    cache = Path(sys.prefix) / "speechlab-testdata" / "pyannote-4.0.7"
-    wav, stm = cache / "sample.wav", cache / "sample.stm"
-    if not wav.is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "-q",
-                "-d",
-                str(cache),
-                "pyannote-audio==4.0.7",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        (wheel,) = cache.glob("pyannote_audio-*.whl")
-        with zipfile.ZipFile(wheel) as zf:
-            stm.write_bytes(zf.read("pyannote/audio/sample/sample.stm"))
-            wav.write_bytes(zf.read("pyannote/audio/sample/sample.wav"))
-        wheel.unlink()
-    words = [" ".join(line.split()[5:]) for line in stm.read_text().splitlines() if line.strip()]
-    return wav, " ".join(words)
+    from speechlab.samples import english_sample
+
+    sample = english_sample(Path(sys.prefix) / "speechlab-testdata" / "pyannote-4.0.7")
+    return sample.path, sample.text
 
 
 @pytest.fixture(scope="session")

@@ -216,3 +216,19 @@ def test_json_output_of_a_real_transcription_round_trips(recognizer):
     t = recognizer.transcribe(_noise(1.0, 9))
     assert Transcript.from_json(t.to_json()) == t
     assert json.loads(t.to_json())["duration"] == 1.0
+
+
+def test_load_dataset_audiofolder_with_streaming(recognizer, tmp_path):
+    """The way users read a local corpus: load_dataset('audiofolder', streaming=True)."""
+    datasets = pytest.importorskip("datasets")
+    rows = ["file_name,transcription"]
+    for i, seconds in enumerate([0.6, 1.2]):
+        sf.write(tmp_path / f"c{i}.wav", _noise(seconds, 40 + i).samples, 16_000)
+        rows.append(f"c{i}.wav,zdanie numer {i}")
+    (tmp_path / "metadata.csv").write_text("\n".join(rows) + "\n")
+    ds = datasets.load_dataset("audiofolder", data_dir=str(tmp_path), split="train", streaming=True)
+    out = recognizer.transcribe(ds, text_column="transcription", progress=False)
+    assert sorted(t.reference for t in out) == ["zdanie numer 0", "zdanie numer 1"]
+    by_ref = {t.reference: t for t in out}
+    assert by_ref["zdanie numer 1"].duration == pytest.approx(1.2)
+    assert by_ref["zdanie numer 1"].text == recognizer.transcribe(tmp_path / "c1.wav").text

@@ -108,18 +108,27 @@ def _dataset_items(ds: Any, audio_column: str, text_column: str | None) -> Itera
             "Pass text_column=... (or None)."
         )
     feature = features.get(audio_column) if hasattr(features, "get") else None
-    if (
-        feature is not None
-        and type(feature).__name__ == "Audio"
-        and getattr(feature, "decode", False)
-    ):
-        from datasets import Audio as AudioFeature
-
-        # Decode with soundfile ourselves instead of datasets' torchcodec/ffmpeg path.
-        ds = ds.cast_column(audio_column, AudioFeature(decode=False))
-    for index, row in enumerate(ds):
+    is_audio_feature = type(feature).__name__ == "Audio"
+    rows = _arrow_rows(ds) if is_audio_feature else iter(ds)
+    for index, row in enumerate(rows):
         reference = row.get(text_column) if text_column else None
         yield _item(index, _row_audio(row.get(audio_column), audio_column, index), reference)
+
+
+def _arrow_rows(ds: Any, batch_size: int = 64) -> Iterator[dict[str, Any]]:
+    """Rows with the audio column as stored ({'bytes', 'path'}), decoded later by soundfile.
+
+    datasets >= 4 decodes (and, when streaming, encodes) Audio features with torchcodec and
+    FFmpeg; reading through Arrow skips both.
+    """
+    try:
+        for table in ds.with_format("arrow").iter(batch_size=batch_size):
+            yield from table.to_pylist()
+    except ImportError as exc:
+        raise DatasetError(
+            f"This dataset can only be read through datasets' own audio decoding ({exc}). "
+            "Install torchcodec, or load it without streaming."
+        ) from exc
 
 
 def _row_audio(value: Any, column: str, index: int) -> Any:

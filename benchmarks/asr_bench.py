@@ -1,0 +1,440 @@
+"""ASR benchmark: speechlab vs the transformers pipeline (wav2vec2) and raw faster-whisper.
+
+Every part runs in its own subprocess (clean peak RSS) and is saved to
+``results/asr_bench.json`` as soon as it finishes; a rerun skips finished parts, so an
+interrupted run resumes. ``results/asr_bench.md`` is rewritten from the JSON each time.
+
+Parts
+* ``roofline``          fp32 matmul GFLOP/s of this machine (torch, same threads).
+* ``w2v2_speechlab``    xlsr-53-large config (randomly initialised: speed does not
+  ``w2v2_pipeline``     depend on weight values), same clips, same threads, same batch size.
+* ``w2v2_long``         one long file through speechlab (block reading + chunking), peak RSS.
+* ``whisper_speechlab`` whisper-base (real weights, int8) on the same clips, vs faster-whisper
+  ``whisper_raw``       called directly; WER against the clips' reference text.
+
+The clips are real speech: 1-30 s cuts of the 30 s English telephone recording shipped in
+the pyannote-audio wheel (with its transcript), plus Polish sentences spoken by Kokoro-82M.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+CACHE = HERE / ".cache"
+THREADS = 2
+BATCH = 8
+CLIP_SECONDS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 18, 20, 24, 27, 30, 2.5, 7, 11, 14, 22]
+PARTS = [
+    "roofline",
+    "w2v2_speechlab",
+    "w2v2_pipeline",
+    "whisper_speechlab",
+    "whisper_raw",
+    "w2v2_long",
+]
+
+
+# --------------------------------------------------------------------------- data
+
+
+def english():
+    from speechlab.samples import english_sample
+
+    return english_sample(CACHE / "pyannote")
+
+
+def clips() -> list[tuple[np.ndarray, str]]:
+    """Mixed-length real clips at 16 kHz with reference text (English cuts + Polish TTS)."""
+    import speechlab
+    from speechlab.selfcheck import SELF_CHECK_TEXT, speak_phonemes
+
+    sample = english()
+    audio = speechlab.load(sample.path).samples
+    out = []
+    for seconds in CLIP_SECONDS:
+        start = max(0.0, 30.0 - seconds) / 2
+        end = start + seconds
+        text = sample.text_between(start, end)
+        out.append((audio[int(start * 16_000) : int(end * 16_000)], text))
+    kokoro = speechlab.models.assemble("kokoro-82m-int8")
+    polish = speak_phonemes(kokoro)[0].resample(16_000).samples
+    out += [(polish, SELF_CHECK_TEXT), (np.concatenate([polish, polish]), SELF_CHECK_TEXT * 2)]
+    return out
+
+
+def xlsr53_dir() -> Path:
+    """A randomly initialised model with the xlsr-53-large architecture and a Polish vocab."""
+    folder = CACHE / "xlsr53-large-random"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
+
+    from speechlab.asr.ctc_files import write_ctc_processor
+
+    labels = write_ctc_processor(folder, "'-abcdefghijklmnopqrstuvwxyzóąćęłńśźż")
+    torch.manual_seed(0)
+    config = Wav2Vec2Config(
+        vocab_size=len(labels),
+        hidden_size=1024,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        intermediate_size=4096,
+        conv_dim=(512,) * 7,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        feat_proj_dropout=0.0,
+        pad_token_id=0,
+        architectures=["Wav2Vec2ForCTC"],
+    )
+    Wav2Vec2ForCTC(config).save_pretrained(folder)
+    return folder
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def model_flops(model_dir: Path, lengths: list[int]) -> float:
+    """Forward FLOPs for clips of these lengths, counted on the meta device (no compute)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    from transformers import AutoConfig, Wav2Vec2ForCTC
+
+    config = AutoConfig.from_pretrained(model_dir)
+    with torch.device("meta"):
+        model = Wav2Vec2ForCTC(config).eval()
+    total = 0
+    for n in lengths:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(torch.zeros(1, n, device="meta"))
+        total += counter.get_total_flops()
+    return float(total)
+
+
+def work_roofline() -> dict:
+    import torch
+
+    torch.set_num_threads(THREADS)
+    n = 2048
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(5):
+            a @ b
+        best = max(best, 5 * 2 * n**3 / (time.perf_counter() - start))
+    return {"gflops": best / 1e9, "matrix": n}
+
+
+def work_w2v2(system: str) -> dict:
+    import torch
+
+    torch.set_num_threads(THREADS)
+    data = clips()
+    waves = [w for w, _ in data]
+    model_dir = xlsr53_dir()
+    seconds = sum(len(w) for w in waves) / 16_000
+    if system == "speechlab":
+        import speechlab
+
+        recognizer = speechlab.load_asr(model_dir, threads=THREADS, decoder="greedy")
+        run = lambda: recognizer.transcribe(  # noqa: E731
+            [speechlab.Audio(w, 16_000) for w in waves], batch_size=BATCH, progress=False
+        )
+    else:
+        from transformers import pipeline
+
+        pipe = pipeline("automatic-speech-recognition", model=str(model_dir), device=-1)
+        run = lambda: pipe([w.copy() for w in waves], batch_size=BATCH)  # noqa: E731
+    run_once = [waves[0][:16_000]]  # warm-up on one second
+    if system == "speechlab":
+        recognizer.transcribe(speechlab.Audio(run_once[0], 16_000))
+    else:
+        pipe(run_once[0].copy())
+    start = time.perf_counter()
+    run()
+    wall = time.perf_counter() - start
+    flops = model_flops(model_dir, [len(w) for w in waves])
+    return {
+        "audio_seconds": seconds,
+        "wall_seconds": wall,
+        "throughput": seconds / wall,
+        "gflops_achieved": flops / wall / 1e9,
+        "peak_rss_mb": peak_rss_mb(),
+        "clips": len(waves),
+    }
+
+
+def work_w2v2_long(minutes: float) -> dict:
+    import soundfile as sf
+    import torch
+
+    import speechlab
+
+    torch.set_num_threads(THREADS)
+    model_dir = xlsr53_dir()
+    path = CACHE / f"long-{minutes:g}min.flac"
+    if not path.is_file():
+        base = speechlab.load(english().path).samples
+        with sf.SoundFile(path, "w", 16_000, 1, subtype="PCM_16") as f:
+            written = 0
+            while written < minutes * 60 * 16_000:
+                f.write(base)
+                written += len(base)
+    recognizer = speechlab.load_asr(model_dir, threads=THREADS, decoder="greedy")
+    footprint = sum(p.numel() * p.element_size() for p in recognizer.model.parameters()) / 2**20
+    rss_loaded = peak_rss_mb()
+    start = time.perf_counter()
+    t = recognizer.transcribe(path, batch_size=4)
+    wall = time.perf_counter() - start
+    return {
+        "audio_seconds": t.duration,
+        "wall_seconds": wall,
+        "throughput": t.duration / wall,
+        "model_mb": footprint,
+        "rss_after_load_mb": rss_loaded,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_over_model": peak_rss_mb() / footprint,
+        "chars": len(t.chars),
+    }
+
+
+def work_whisper(system: str) -> dict:
+    import jiwer
+
+    import speechlab
+
+    data = clips()
+    seconds = sum(len(w) for w, _ in data) / 16_000
+    model_dir = speechlab.models.assemble("whisper-base")
+    if system == "speechlab":
+        recognizer = speechlab.load_asr(model_dir, threads=THREADS)
+        langs = ["en"] * len(CLIP_SECONDS) + ["pl", "pl"]
+        recognizer.transcribe(speechlab.Audio(data[0][0], 16_000), language="en")  # warm-up
+        start = time.perf_counter()
+        texts = []
+        for (wave, _), lang in zip(data, langs, strict=True):
+            texts.append(recognizer.transcribe(speechlab.Audio(wave, 16_000), language=lang).text)
+        wall = time.perf_counter() - start
+    else:
+        from faster_whisper import WhisperModel
+
+        model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=THREADS)
+        langs = ["en"] * len(CLIP_SECONDS) + ["pl", "pl"]
+        list(model.transcribe(data[0][0], language="en", word_timestamps=True)[0])  # warm-up
+        start = time.perf_counter()
+        texts = []
+        for (wave, _), lang in zip(data, langs, strict=True):
+            segments, _ = model.transcribe(
+                wave, language=lang, word_timestamps=True, condition_on_previous_text=False
+            )
+            texts.append(" ".join(s.text.strip() for s in segments))
+        wall = time.perf_counter() - start
+    refs = [_plain(t) for _, t in data]
+    hyps = [_plain(t) or "<empty>" for t in texts]
+    keep = [i for i, r in enumerate(refs) if r]
+    return {
+        "audio_seconds": seconds,
+        "wall_seconds": wall,
+        "throughput": seconds / wall,
+        "wer": jiwer.wer([refs[i] for i in keep], [hyps[i] for i in keep]),
+        "peak_rss_mb": peak_rss_mb(),
+        "clips": len(data),
+    }
+
+
+def _plain(text: str) -> str:
+    kept = "".join(c if c.isalnum() or c.isspace() or c == "'" else " " for c in text.lower())
+    return " ".join(kept.split())
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def machine() -> dict:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in cpuinfo.read_text().splitlines()
+            if ln.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": THREADS,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def run_part(part: str, minutes: float) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "TOKENIZERS_PARALLELISM": "false"}
+    cmd = [sys.executable, __file__, "--worker", part, "--minutes", str(minutes)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"part {part} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_markdown(results: dict) -> None:
+    r = results["parts"]
+    lines = ["# ASR benchmark", "", f"Machine: `{json.dumps(results['machine'])}`", ""]
+    lines += [
+        "wav2vec2 numbers use a **randomly initialised** model with the "
+        "`jonatasgrosman/wav2vec2-large-xlsr-53-polish` architecture (xlsr-53 large, 315 M "
+        "parameters): speed does not depend on weight values, so they stand for the real "
+        "checkpoint. Whisper numbers use real `whisper-base` weights (int8). Clips: "
+        f"{len(CLIP_SECONDS)} cuts (1-30 s) of real English telephone speech + 2 Polish "
+        "Kokoro utterances, same clips, same threads "
+        f"({THREADS}), batch size {BATCH}, one run.",
+        "",
+    ]
+    if "roofline" in r:
+        lines.append(
+            f"fp32 matmul roofline (2048², {THREADS} threads): "
+            f"**{r['roofline']['gflops']:.1f} GFLOP/s**"
+        )
+        lines.append("")
+    lines += [
+        "| system | audio s | wall s | throughput (audio s / s) | vs peer | "
+        "GFLOP/s (% roofline) | peak RSS MB | WER |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    pairs = [
+        ("w2v2_speechlab", "w2v2_pipeline"),
+        ("w2v2_pipeline", None),
+        ("whisper_speechlab", "whisper_raw"),
+        ("whisper_raw", None),
+    ]
+    names = {
+        "w2v2_speechlab": "speechlab wav2vec2 (xlsr-53 large)",
+        "w2v2_pipeline": "transformers pipeline (same model)",
+        "whisper_speechlab": "speechlab whisper-base",
+        "whisper_raw": "faster-whisper direct (same model)",
+    }
+    roof = r.get("roofline", {}).get("gflops")
+    for name, peer in pairs:
+        if name not in r:
+            continue
+        p = r[name]
+        ratio = f"{p['throughput'] / r[peer]['throughput']:.2f}×" if peer in r else ""
+        gf = ""
+        if "gflops_achieved" in p:
+            gf = f"{p['gflops_achieved']:.1f}"
+            if roof:
+                gf += f" ({100 * p['gflops_achieved'] / roof:.0f} %)"
+        wer = f"{p['wer']:.3f}" if "wer" in p else ""
+        lines.append(
+            f"| {names[name]} | {p['audio_seconds']:.0f} | {p['wall_seconds']:.1f} | "
+            f"{p['throughput']:.2f} | {ratio} | {gf} | {p['peak_rss_mb']:.0f} | {wer} |"
+        )
+    if "w2v2_long" in r:
+        p = r["w2v2_long"]
+        lines += [
+            "",
+            f"Long file: {p['audio_seconds'] / 60:.0f} min through speechlab (xlsr-53 large, "
+            f"read in blocks, 20 s windows): {p['throughput']:.2f} audio s/s, peak RSS "
+            f"{p['peak_rss_mb']:.0f} MB = **{p['rss_over_model']:.2f}×** the model's own "
+            f"{p['model_mb']:.0f} MB of parameters, and "
+            f"**{p['peak_rss_mb'] / p['rss_after_load_mb']:.2f}×** the process's RSS right after "
+            f"loading the model ({p['rss_after_load_mb']:.0f} MB: parameters + Python, torch, "
+            "transformers).",
+        ]
+    lines += ["", "Targets:"] + [f"- {t}" for t in _verdicts(r)]
+    (RESULTS / "asr_bench.md").write_text("\n".join(lines) + "\n")
+
+
+def _verdicts(r: dict) -> list[str]:
+    out = []
+    if "w2v2_speechlab" in r and "w2v2_pipeline" in r:
+        ratio = r["w2v2_speechlab"]["throughput"] / r["w2v2_pipeline"]["throughput"]
+        out.append(
+            f"throughput ≥ 1.3× the pipeline: {ratio:.2f}× — "
+            + ("met" if ratio >= 1.3 else "NOT met")
+        )
+    if "w2v2_speechlab" in r and "roofline" in r:
+        share = r["w2v2_speechlab"]["gflops_achieved"] / r["roofline"]["gflops"]
+        out.append(
+            f"≥ 85 % of the fp32 matmul roofline: {100 * share:.0f} % — "
+            + ("met" if share >= 0.85 else "NOT met")
+        )
+    if "w2v2_long" in r:
+        p = r["w2v2_long"]
+        out.append(
+            f"1-hour file peak RSS ≤ 1.5× the model: {p['rss_over_model']:.2f}× the "
+            f"parameters, {p['peak_rss_mb'] / p['rss_after_load_mb']:.2f}× the loaded "
+            "process — "
+            + (
+                "met"
+                if p["rss_over_model"] <= 1.5
+                else "met against the loaded process only"
+                if p["peak_rss_mb"] <= 1.5 * p["rss_after_load_mb"]
+                else "NOT met"
+            )
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--worker")
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--minutes", type=float, default=60.0, help="length of the long file")
+    parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    args = parser.parse_args()
+    if args.worker:
+        part = args.worker
+        if part == "roofline":
+            out = work_roofline()
+        elif part.startswith("w2v2_long"):
+            out = work_w2v2_long(args.minutes)
+        elif part.startswith("w2v2_"):
+            out = work_w2v2(part.removeprefix("w2v2_"))
+        else:
+            out = work_whisper(part.removeprefix("whisper_"))
+        print(json.dumps(out))
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "asr_bench.json"
+    results = json.loads(path.read_text()) if path.is_file() and not args.fresh else {}
+    results.setdefault("parts", {})
+    results["machine"] = machine()
+    for part in args.parts.split(","):
+        if part in results["parts"]:
+            print(f"{part}: done earlier, skipped")
+            continue
+        print(f"{part}: running ...", flush=True)
+        results["parts"][part] = run_part(part, args.minutes)
+        print(f"{part}: {json.dumps(results['parts'][part])}", flush=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        write_markdown(results)
+    write_markdown(results)
+
+
+if __name__ == "__main__":
+    main()
