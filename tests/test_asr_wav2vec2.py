@@ -63,7 +63,7 @@ def test_timestamps_are_monotonic_inside_the_audio_with_confidences(recognizer):
 @pytest.mark.parametrize("seconds", [7.0, 9.37, 12.02, 15.5])
 def test_chunked_frames_equal_unchunked_exactly(local_ctc_dir, seconds):
     """With a local receptive field, stitched windows must reproduce every frame exactly."""
-    r = load_asr(local_ctc_dir, chunk_length_s=3.0, stride_length_s=0.5)
+    r = load_asr(local_ctc_dir, chunk_length_s=3.0, stride_length_s=0.5, max_batch_seconds=12)
     clip = _noise(seconds, 3)
     whole = r.log_probs([clip.samples])[0]
     item = AudioItem(0, None, clip.duration, audio=clip)
@@ -232,3 +232,22 @@ def test_load_dataset_audiofolder_with_streaming(recognizer, tmp_path):
     by_ref = {t.reference: t for t in out}
     assert by_ref["zdanie numer 1"].duration == pytest.approx(1.2)
     assert by_ref["zdanie numer 1"].text == recognizer.transcribe(tmp_path / "c1.wav").text
+
+
+def test_plan_batches_limits_padding_and_size():
+    from speechlab.asr.wav2vec2 import plan_batches
+
+    lengths = [30, 29, 28, 15, 14, 14, 14, 14, 14, 1]
+    batches = plan_batches(lengths, batch_size=4, max_padding=0.1)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert batches == [[0, 1, 2], [3, 4, 5, 6], [7, 8], [9]]
+    for batch in batches:
+        longest = lengths[batch[0]]
+        assert 1 - sum(lengths[i] for i in batch) / (longest * len(batch)) <= 0.1
+    assert plan_batches(lengths, batch_size=2, max_padding=0.99) == [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+        [6, 7],
+        [8, 9],
+    ]

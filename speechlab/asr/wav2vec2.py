@@ -1,7 +1,7 @@
 """wav2vec2-family CTC recognizer (transformers ``AutoModelForCTC``).
 
-* Batches are length-sorted with padding and attention masks; results come back in
-  input order.
+* Batches are length-sorted with padding and attention masks, and a batch closes when
+  padding would exceed ``max_padding`` of its samples; results come back in input order.
 * Long inputs (longer than ``chunk_length_s``) are read in blocks and cut into windows
   with ``stride_length_s`` of context on each side; the context frames are dropped and
   the kept frames stitched, then the whole sequence is decoded once (greedy or LM).
@@ -28,7 +28,7 @@ from speechlab.asr.inputs import AudioItem
 from speechlab.errors import ModelNotFoundError, SpeechlabError
 from speechlab.transcript import Transcript
 
-__all__ = ["Wav2Vec2Recognizer", "iter_windows"]
+__all__ = ["Wav2Vec2Recognizer", "iter_windows", "plan_batches"]
 
 _SILENCE = 1e-5  # peak below which an input counts as digital silence
 _GROUP = 8  # items gathered per batch_size before length-sorting (bucketing)
@@ -55,12 +55,21 @@ class Wav2Vec2Recognizer(Recognizer):
         hotwords: Sequence[str] | None = None,
         hotword_weight: float = 10.0,
         chunk_length_s: float = 20.0,
-        stride_length_s: float = 3.0,
+        stride_length_s: float = 2.0,
+        max_padding: float = 0.15,
+        max_batch_seconds: float | None = None,
     ) -> None:
         import torch
         from transformers import AutoConfig, AutoModelForCTC, Wav2Vec2CTCTokenizer
 
         self.model_dir = Path(model_dir)
+        if not 0.0 <= max_padding < 1.0:
+            raise SpeechlabError(f"max_padding must be in [0, 1), got {max_padding!r}.")
+        self.max_padding = max_padding
+        if max_batch_seconds is None:  # CPU: one 20 s window at a time keeps memory bounded
+            max_batch_seconds = 20.0 if str(device).startswith("cpu") else 240.0
+        if not max_batch_seconds > 0:
+            raise SpeechlabError(f"max_batch_seconds must be > 0, got {max_batch_seconds!r}.")
         self.language = language
         self.threads = threads
         self.device = torch.device(device)
@@ -113,6 +122,9 @@ class Wav2Vec2Recognizer(Recognizer):
         self.frame_seconds = self.samples_per_frame / self.sample_rate
         self.chunk_samples, self.stride_samples = _chunking(
             chunk_length_s, stride_length_s, self.sample_rate, self.samples_per_frame
+        )
+        self.max_batch_samples = max(
+            self.chunk_samples, round(max_batch_seconds * self.sample_rate)
         )
         if decoder not in {"auto", "greedy", "beam"}:
             raise SpeechlabError(f"decoder must be 'auto', 'greedy' or 'beam', got {decoder!r}.")
@@ -200,8 +212,9 @@ class Wav2Vec2Recognizer(Recognizer):
                 else:  # digital silence: nothing to hear
                     done[item.index] = empty_transcript(item, self.language)
         short.sort(key=lambda pair: len(pair[1]), reverse=True)
-        for start in range(0, len(short), batch_size):
-            chunk = short[start : start + batch_size]
+        lengths = [len(w) for _, w in short]
+        for batch in plan_batches(lengths, batch_size, self.max_padding, self.max_batch_samples):
+            chunk = [short[i] for i in batch]
             for (item, _), lp in zip(chunk, self.log_probs([w for _, w in chunk]), strict=True):
                 done[item.index] = self._finish(item, lp)
         for item in group:
@@ -230,7 +243,7 @@ class Wav2Vec2Recognizer(Recognizer):
             blocks, self.chunk_samples, self.stride_samples, self.samples_per_frame
         ):
             pending.append(window)
-            if len(pending) == batch_size:
+            if len(pending) >= min(batch_size, self.max_batch_samples // self.chunk_samples):
                 flush()
         if pending:
             flush()
@@ -257,6 +270,35 @@ class Wav2Vec2Recognizer(Recognizer):
             item.source,
             reference=item.reference,
         )
+
+
+def plan_batches(
+    lengths: Sequence[int], batch_size: int, max_padding: float, max_samples: int | None = None
+) -> list[list[int]]:
+    """Split indices of ``lengths`` (sorted longest first) into batches for padding.
+
+    A batch grows up to ``batch_size`` items while the share of padded samples in it stays
+    at most ``max_padding`` and its padded size at most ``max_samples``: padded samples cost
+    full compute, so on a CPU one 30 s clip beside a 15 s clip is better run alone, and
+    activation memory grows with the padded size.
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for i, n in enumerate(lengths):
+        if current:
+            longest = lengths[current[0]]
+            padded = longest * (len(current) + 1)
+            waste = 1 - (total + n) / padded
+            too_big = max_samples is not None and padded > max_samples
+            if len(current) == batch_size or waste > max_padding or too_big:
+                batches.append(current)
+                current, total = [], 0
+        current.append(i)
+        total += n
+    if current:
+        batches.append(current)
+    return batches
 
 
 def iter_windows(
