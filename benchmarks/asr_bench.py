@@ -43,6 +43,7 @@ PARTS = [
     "whisper_speechlab",
     "whisper_raw",
     "w2v2_long",
+    "w2v2_speechlab_bf16",
 ]
 
 
@@ -152,10 +153,11 @@ def work_w2v2(system: str) -> dict:
     waves = [w for w, _ in data]
     model_dir = xlsr53_dir()
     seconds = sum(len(w) for w in waves) / 16_000
-    if system == "speechlab":
+    if system.startswith("speechlab"):
         import speechlab
 
-        recognizer = speechlab.load_asr(model_dir, threads=THREADS, decoder="greedy")
+        dtype = "bfloat16" if system.endswith("bf16") else None
+        recognizer = speechlab.load_asr(model_dir, threads=THREADS, decoder="greedy", dtype=dtype)
         run = lambda: recognizer.transcribe(  # noqa: E731
             [speechlab.Audio(w, 16_000) for w in waves], batch_size=BATCH, progress=False
         )
@@ -165,7 +167,7 @@ def work_w2v2(system: str) -> dict:
         pipe = pipeline("automatic-speech-recognition", model=str(model_dir), device=-1)
         run = lambda: pipe([w.copy() for w in waves], batch_size=BATCH)  # noqa: E731
     run_once = [waves[0][:16_000]]  # warm-up on one second
-    if system == "speechlab":
+    if system.startswith("speechlab"):
         recognizer.transcribe(speechlab.Audio(run_once[0], 16_000))
     else:
         pipe(run_once[0].copy())

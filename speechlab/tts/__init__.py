@@ -1,0 +1,274 @@
+"""Text to speech: ``load_tts(spec) -> Synthesizer`` over Kokoro-82M (ONNX Runtime).
+
+```python
+tts = speechlab.load_tts()                       # kokoro-82m-int8 from the store, offline
+speech = tts.synthesize("Dzień dobry!", voice="jm_kumo", lang="pl", speed=1.1)
+for chunk in tts.stream(long_text, lang="pl"):   # chunks as soon as each is ready
+    play(chunk.audio)
+```
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from speechlab.audio import Audio
+from speechlab.errors import ModelNotFoundError, SpeechlabError
+from speechlab.models import resolve
+from speechlab.transcript import Segment
+from speechlab.tts.chunking import MAX_TOKENS, split_text
+from speechlab.tts.g2p import LANGUAGES, get_g2p, resolve_language, to_vocab
+from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME, KokoroOnnx
+from speechlab.tts.voices import VoiceBank, VoiceError
+
+__all__ = [
+    "LANGUAGES",
+    "Speech",
+    "SpeechChunk",
+    "Synthesizer",
+    "TextError",
+    "VoiceError",
+    "load_tts",
+]
+
+SAMPLE_RATE = 24_000
+MIN_SPEED, MAX_SPEED = 0.5, 2.0
+#: Refused above this many characters per call (about 30 h of speech); stream in pieces.
+MAX_CHARACTERS = 2_000_000
+DEFAULT_MODEL = "kokoro-82m-int8"
+DEFAULT_VOICE = "jm_kumo"  # the best Polish voice in the store's pack by round-trip WER
+
+
+class TextError(SpeechlabError, ValueError):
+    """Text that cannot be spoken: empty, whitespace only, or absurdly long."""
+
+
+@dataclass
+class SpeechChunk:
+    """One synthesised piece: its text, the phonemes the model got, audio and word times."""
+
+    graphemes: str
+    phonemes: str
+    audio: np.ndarray
+    start: float  # seconds from the start of the whole Speech
+    words: list[Segment] | None = None  # None when the model gives no durations
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / SAMPLE_RATE
+
+
+@dataclass
+class Speech:
+    """Synthesised audio (float32 mono, 24 kHz) and the chunks it was made of."""
+
+    audio: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+    chunks: list[SpeechChunk] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+    @property
+    def words(self) -> list[Segment] | None:
+        if any(c.words is None for c in self.chunks):
+            return None
+        return [w for c in self.chunks for w in c.words or []]
+
+    def to_audio(self) -> Audio:
+        return Audio(self.audio, self.sample_rate, source="speechlab.tts")
+
+    def save(self, path: str | Path) -> Path:
+        return self.to_audio().save(path)
+
+
+class Synthesizer:
+    """Kokoro text-to-speech with speechlab's G2P (Polish included), voices and chunking."""
+
+    def __init__(
+        self,
+        model: KokoroOnnx,
+        vocab: Mapping[str, int],
+        voices: VoiceBank,
+        *,
+        voice: str = DEFAULT_VOICE,
+        lang: str = "pl",
+    ) -> None:
+        self.model = model
+        self.vocab = dict(vocab)
+        self.voice_bank = voices
+        self.default_voice = voice if voice in voices else voices.names[0]
+        self.default_lang = resolve_language(lang).code
+
+    @property
+    def voices(self) -> list[str]:
+        return self.voice_bank.names
+
+    def phonemize(self, text: str, lang: str | None = None) -> str:
+        """Vocabulary-mapped phonemes for ``text`` (what the model will get)."""
+        g2p = get_g2p(lang or self.default_lang)
+        return to_vocab(g2p.phonemize(text), self.vocab)[0]
+
+    def stream(
+        self,
+        text: str,
+        *,
+        voice: str | Mapping[str, float] | None = None,
+        speed: float = 1.0,
+        lang: str | None = None,
+    ) -> Iterator[SpeechChunk]:
+        """Yield chunks (sentence-sized) as soon as each is synthesised."""
+        text = _check_text(text)
+        speed = _check_speed(speed)
+        voice = self.default_voice if voice is None else voice
+        self.voice_bank.pack(voice)  # unknown voices fail before any work
+        g2p = get_g2p(lang or self.default_lang)
+        start = 0.0
+
+        def phonemize(piece: str) -> str:
+            return to_vocab(g2p.phonemize(piece), self.vocab)[0]
+
+        for piece in split_text(text, phonemize, MAX_TOKENS):
+            chunk = self._speak(piece.graphemes, piece.phonemes, voice, speed, start)
+            start += chunk.duration
+            yield chunk
+
+    def synthesize(
+        self,
+        text: str,
+        *,
+        voice: str | Mapping[str, float] | None = None,
+        speed: float = 1.0,
+        lang: str | None = None,
+    ) -> Speech:
+        """The whole text as one Speech (chunks concatenated)."""
+        chunks = list(self.stream(text, voice=voice, speed=speed, lang=lang))
+        audio = np.concatenate([c.audio for c in chunks]) if chunks else np.zeros(0, np.float32)
+        return Speech(audio, SAMPLE_RATE, chunks)
+
+    def synthesize_phonemes(
+        self, phonemes: str, *, voice: str | Mapping[str, float] | None = None, speed: float = 1.0
+    ) -> Speech:
+        """Speak phonemes directly (no G2P); they must fit one chunk."""
+        mapped = to_vocab(phonemes, self.vocab)[0]
+        if not mapped:
+            raise TextError("No phoneme in the input is in the model's vocabulary.")
+        if len(mapped) > MAX_TOKENS:
+            raise TextError(f"{len(mapped)} phonemes exceed the {MAX_TOKENS}-token context.")
+        voice = self.default_voice if voice is None else voice
+        chunk = self._speak("", mapped, voice, _check_speed(speed), 0.0)
+        return Speech(chunk.audio, SAMPLE_RATE, [chunk])
+
+    def _speak(
+        self, graphemes: str, phonemes: str, voice: Any, speed: float, start: float
+    ) -> SpeechChunk:
+        ids = [self.vocab[p] for p in phonemes]
+        style = self.voice_bank.style(voice, len(ids))
+        out = self.model([0, *ids, 0], style, speed)
+        words = (
+            _word_times(phonemes, graphemes, out.durations, start)
+            if out.durations is not None
+            else None
+        )
+        return SpeechChunk(graphemes, phonemes, out.audio, start, words)
+
+
+def _word_times(
+    phonemes: str, graphemes: str, durations: np.ndarray, start: float
+) -> list[Segment] | None:
+    """Word spans from per-token durations (BOS first); None if words do not line up."""
+    frames = np.asarray(durations, dtype=np.float64)[1:-1]
+    if len(frames) != len(phonemes):
+        return None
+    edges = np.concatenate([[0.0], np.cumsum(frames)]) * SAMPLES_PER_DURATION_FRAME / SAMPLE_RATE
+    edges += float(durations[0]) * SAMPLES_PER_DURATION_FRAME / SAMPLE_RATE
+    words, spans, begin = graphemes.split(), [], None
+    for i, symbol in enumerate(phonemes + " "):
+        if symbol != " " and begin is None:
+            begin = i
+        elif symbol == " " and begin is not None:
+            spans.append((begin, i))
+            begin = None
+    if len(spans) != len(words):
+        return None
+    return [
+        Segment(w, round(start + edges[a], 3), round(start + edges[b], 3))
+        for w, (a, b) in zip(words, spans, strict=True)
+    ]
+
+
+def _check_text(text: Any) -> str:
+    if not isinstance(text, str):
+        raise TextError(f"Text must be a str, got {type(text).__name__}.")
+    if not text.strip():
+        raise TextError("The text is empty; give at least one word to speak.")
+    if len(text) > MAX_CHARACTERS:
+        raise TextError(
+            f"The text has {len(text):,} characters (limit {MAX_CHARACTERS:,} per call); "
+            "split it and call stream() per part."
+        )
+    return text
+
+
+def _check_speed(speed: Any) -> float:
+    try:
+        value = float(speed)
+    except (TypeError, ValueError):
+        raise SpeechlabError(f"speed must be a number, got {speed!r}.") from None
+    if not math.isfinite(value) or not MIN_SPEED <= value <= MAX_SPEED:
+        raise SpeechlabError(f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {speed!r}.")
+    return value
+
+
+def load_tts(
+    spec: str | Path = DEFAULT_MODEL,
+    *,
+    voice: str = DEFAULT_VOICE,
+    lang: str = "pl",
+    threads: int | None = None,
+    device: str = "cpu",
+) -> Synthesizer:
+    """Open Kokoro from a store name, a local directory (model .onnx + voices + vocab) or Hub id."""
+    path = resolve(spec)
+    model_file, voice_files, vocab = _locate(path)
+    model = KokoroOnnx(model_file, threads=threads, device=device)
+    return Synthesizer(model, vocab, VoiceBank.load(*voice_files), voice=voice, lang=lang)
+
+
+def _locate(path: Path) -> tuple[Path, list[Path], dict[str, int]]:
+    if path.is_file():
+        raise ModelNotFoundError(
+            f"{path} is a file; pass the directory holding the .onnx model, voices and vocab."
+        )
+    onnx = sorted(path.glob("*.onnx")) or sorted(path.glob("onnx/*.onnx"))
+    if not onnx:
+        raise ModelNotFoundError(
+            f"{path} holds no Kokoro .onnx model. Use the store's 'kokoro-82m-int8' or a folder "
+            "with kokoro-v1.0*.onnx, voices (.npz/.bin) and vocab.json or config.json."
+        )
+    preferred = [p for p in onnx if p.name in {"model.onnx", "kokoro-v1.0.onnx"}]
+    model_file = (preferred or onnx)[0]
+    voices = sorted(path.glob("voices*.npz")) + sorted(path.glob("voices*.bin"))
+    if (path / "voices").is_dir():
+        voices.append(path / "voices")
+    if not voices:
+        raise ModelNotFoundError(f"{path} holds no voices (voices*.npz, voices*.bin or voices/).")
+    vocab = None
+    for name in ("vocab.json", "config.json", "tokenizer.json"):
+        candidate = path / name
+        if candidate.is_file():
+            data = json.loads(candidate.read_text(encoding="utf-8"))
+            vocab = data.get("vocab") or data.get("model", {}).get("vocab")
+            if vocab:
+                break
+    if not vocab:
+        raise ModelNotFoundError(f"{path} has no phoneme vocabulary (vocab.json or config.json).")
+    return model_file, voices, {k: int(v) for k, v in vocab.items()}

@@ -1,0 +1,189 @@
+"""Grapheme-to-phoneme for Kokoro: a language registry over espeak-ng, with Polish.
+
+Kokoro was trained on misaki/espeak-ng IPA. Every language here goes through espeak-ng
+(the library and data ship in ``espeakng-loader``, so no system package is needed);
+numbers are spelled out first with num2words in the target language.
+
+Polish is not a Kokoro language. espeak-ng's Polish uses one symbol outside Kokoro's
+vocabulary, ``ʑ``; its affricates become Kokoro's single symbols when espeak-ng ties them
+(``t^ɕ`` → ``ʨ``, ``d^ʑ`` → ``ʥ`` …). Whatever else is not in the vocabulary is mapped by
+``REPLACEMENTS`` or dropped, counted and logged, never passed to the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from speechlab.errors import SpeechlabError, UnsupportedLanguageError
+
+__all__ = ["G2P", "LANGUAGES", "Language", "get_g2p", "to_vocab"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language speechlab can speak: its espeak-ng voice and num2words code."""
+
+    code: str
+    name: str
+    espeak: str
+    num2words: str | None
+    kokoro_native: bool  # Kokoro v1.0 was trained on it
+
+
+#: Languages by code. Kokoro v1.0's own languages plus Polish and its neighbours.
+LANGUAGES: dict[str, Language] = {
+    lang.code: lang
+    for lang in (
+        Language("pl", "Polish", "pl", "pl", False),
+        Language("en-us", "English (US)", "en-us", "en", True),
+        Language("en-gb", "English (UK)", "en-gb", "en", True),
+        Language("es", "Spanish", "es", "es", True),
+        Language("fr", "French", "fr-fr", "fr", True),
+        Language("it", "Italian", "it", "it", True),
+        Language("pt-br", "Portuguese (Brazil)", "pt-br", "pt_BR", True),
+        Language("hi", "Hindi", "hi", None, True),
+        Language("cs", "Czech", "cs", "cz", False),
+        Language("sk", "Slovak", "sk", None, False),
+        Language("uk", "Ukrainian", "uk", "uk", False),
+        Language("de", "German", "de", "de", False),
+    )
+}
+_ALIASES = {"en": "en-us", "pt": "pt-br", "fr-fr": "fr", "polish": "pl", "pl-pl": "pl"}
+
+#: espeak-ng output (with ``tie='^'``) → Kokoro vocabulary symbols, applied in order.
+TIES = (("t^ɕ", "ʨ"), ("d^ʑ", "ʥ"), ("t^s", "ʦ"), ("d^z", "ʣ"), ("t^ʃ", "ʧ"), ("d^ʒ", "ʤ"))
+#: Single symbols outside Kokoro's vocabulary and their closest in-vocabulary sound.
+REPLACEMENTS: dict[str, str] = {
+    "ʑ": "ʒ",  # Polish ź/zi: alveolo-palatal → postalveolar (chosen by round-trip CER)
+    "^": "",  # a tie espeak-ng left between symbols Kokoro has no ligature for
+    "ɫ": "l",
+    "r̝": "ʒ",  # Czech ř
+    "ɬ": "l",
+    "ʍ": "w",
+    "\u0303": "",  # combining tilde
+    "\u032a": "",  # combining bridge (dental)
+    "\u0329": "",  # syllabic mark
+    "-": " ",
+}
+
+
+def resolve_language(lang: str) -> Language:
+    code = _ALIASES.get(lang.lower(), lang.lower()) if isinstance(lang, str) else lang
+    if code not in LANGUAGES:
+        raise UnsupportedLanguageError(
+            f"Unsupported language {lang!r}. Supported: "
+            + ", ".join(f"{c} ({v.name})" for c, v in LANGUAGES.items())
+            + "."
+        )
+    return LANGUAGES[code]
+
+
+class G2P:
+    """Text → Kokoro phonemes for one language (espeak-ng + number expansion)."""
+
+    def __init__(self, lang: str, replacements: Mapping[str, str] | None = None) -> None:
+        self.language = resolve_language(lang)
+        self.replacements = dict(REPLACEMENTS if replacements is None else replacements)
+        self._backend = _espeak_backend(self.language.espeak)
+
+    def phonemize(self, text: str) -> str:
+        """Raw espeak-ng IPA with ties and stress, punctuation kept (not yet vocab-mapped)."""
+        text = self.expand_numbers(text)
+        with _ESPEAK_LOCK:  # the espeak-ng library is not thread-safe
+            out = self._backend.phonemize([text], strip=True, njobs=1)[0]
+        return " ".join(out.split())
+
+    def expand_numbers(self, text: str) -> str:
+        if self.language.num2words is None:
+            return text
+        from num2words import num2words
+
+        def spell(match: re.Match[str]) -> str:
+            raw = match.group(0)
+            value = raw.replace(" ", "").replace(",", ".")
+            try:
+                number = float(value) if "." in value else int(value)
+                return " " + num2words(number, lang=self.language.num2words) + " "
+            except (ValueError, NotImplementedError, OverflowError):
+                return raw
+
+        spelled = re.sub(r"\d+(?:[.,]\d+)?", spell, text)
+        return re.sub(r"\s+([.,!?;:…])", r"\1", " ".join(spelled.split()))
+
+
+def to_vocab(
+    phonemes: str, vocab: Mapping[str, int], replacements: Mapping[str, str] = REPLACEMENTS
+) -> tuple[str, Counter[str]]:
+    """Map phonemes onto the model's vocabulary; returns (mapped, counts of dropped symbols)."""
+    for tied, single in TIES:
+        phonemes = phonemes.replace(tied, single)
+    for src, dst in replacements.items():
+        if len(src) > 1:
+            phonemes = phonemes.replace(src, dst)
+    out = []
+    dropped: Counter[str] = Counter()
+    for symbol in phonemes:
+        symbol = replacements.get(symbol, symbol)
+        for s in symbol:
+            if s in vocab:
+                out.append(s)
+            else:
+                dropped[s] += 1
+    mapped = " ".join("".join(out).split())
+    if dropped:
+        log.info("dropped %d symbol(s) outside the vocabulary: %s", sum(dropped.values()), dropped)
+    return mapped, dropped
+
+
+_BACKENDS: dict[str, object] = {}
+_BACKENDS_LOCK = threading.Lock()
+_ESPEAK_LOCK = threading.Lock()
+
+
+def _espeak_backend(voice: str) -> object:
+    with _BACKENDS_LOCK:
+        if voice in _BACKENDS:
+            return _BACKENDS[voice]
+        try:
+            import espeakng_loader
+            from phonemizer.backend import EspeakBackend
+            from phonemizer.backend.espeak.wrapper import EspeakWrapper
+        except ImportError as exc:
+            raise SpeechlabError(
+                "Phonemes need espeakng-loader and phonemizer: pip install speechlab (they are "
+                f"dependencies); import failed: {exc}"
+            ) from exc
+        EspeakWrapper.set_library(espeakng_loader.get_library_path())
+        EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
+        backend = EspeakBackend(
+            voice,
+            preserve_punctuation=True,
+            with_stress=True,
+            tie="^",
+            language_switch="remove-flags",
+            logger=logging.getLogger("phonemizer"),
+        )
+        _BACKENDS[voice] = backend
+        return backend
+
+
+def get_g2p(lang: str) -> G2P:
+    """A (cached) G2P for ``lang``."""
+    code = resolve_language(lang).code
+    with _BACKENDS_LOCK:
+        cached = _G2PS.get(code)
+    if cached is None:
+        cached = G2P(code)
+        with _BACKENDS_LOCK:
+            _G2PS[code] = cached
+    return cached
+
+
+_G2PS: dict[str, G2P] = {}

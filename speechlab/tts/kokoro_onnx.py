@@ -1,0 +1,77 @@
+"""Kokoro-82M on ONNX Runtime, for both export layouts.
+
+* ``tokens`` / ``style`` / ``speed`` → ``audio`` (the kokoro-onnx export; the store's
+  ``kokoro-82m-int8``), and
+* ``input_ids`` / ``style`` / ``speed`` → ``waveform`` [+ ``durations``] (the official
+  onnx-community export), whose per-token durations give word times.
+
+One session per model, tuned for CPU (all graph optimisations, intra-op threads). ``speed``
+is passed as a float (kokoro-onnx#155 truncated it to an integer).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from speechlab.errors import ModelNotFoundError
+
+__all__ = ["SAMPLES_PER_DURATION_FRAME", "KokoroOnnx", "Output"]
+
+#: One unit of Kokoro's predicted duration is 600 samples at 24 kHz (25 ms).
+SAMPLES_PER_DURATION_FRAME = 600
+
+
+@dataclass
+class Output:
+    audio: np.ndarray
+    durations: np.ndarray | None  # per input position (BOS and EOS included), in frames
+
+
+class KokoroOnnx:
+    """An ONNX Runtime session for a Kokoro export."""
+
+    def __init__(
+        self, model_path: Path, *, threads: int | None = None, device: str = "cpu"
+    ) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        providers = ["CPUExecutionProvider"]
+        if device.startswith("cuda"):
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.session = ort.InferenceSession(str(model_path), options, providers=providers)
+        except Exception as exc:
+            raise ModelNotFoundError(f"ONNX Runtime cannot open {model_path}: {exc}") from exc
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        self.ids_name = "tokens" if "tokens" in inputs else "input_ids"
+        missing = {self.ids_name, "style", "speed"} - set(inputs)
+        if missing:
+            raise ModelNotFoundError(
+                f"{model_path} is not a Kokoro export: inputs {sorted(inputs)}, missing "
+                f"{sorted(missing)}."
+            )
+        self.speed_dtype = np.int32 if inputs["speed"].type == "tensor(int32)" else np.float32
+        outputs = [o.name for o in self.session.get_outputs()]
+        self.audio_name = outputs[0]
+        self.durations_name = next((o for o in outputs if "duration" in o), None)
+
+    def __call__(self, ids: list[int], style: np.ndarray, speed: float) -> Output:
+        """Synthesise padded token ids (BOS/EOS included) with a (1, 256) style row."""
+        feeds = {
+            self.ids_name: np.asarray([ids], dtype=np.int64),
+            "style": np.asarray(style, dtype=np.float32).reshape(1, -1),
+            "speed": np.asarray([speed], dtype=self.speed_dtype),
+        }
+        names = [self.audio_name] + ([self.durations_name] if self.durations_name else [])
+        results = self.session.run(names, feeds)
+        audio = np.asarray(results[0], dtype=np.float32).reshape(-1)
+        durations = np.asarray(results[1]).reshape(-1) if len(results) > 1 else None
+        return Output(audio, durations)

@@ -1,0 +1,192 @@
+"""Kokoro TTS on the real int8 model: Polish and English, voices, blends, speed, chunking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from speechlab.errors import SpeechlabError, UnsupportedLanguageError
+from speechlab.tts import SAMPLE_RATE, Synthesizer, TextError, load_tts
+from speechlab.tts.chunking import MAX_TOKENS, clean_text
+from speechlab.tts.g2p import to_vocab
+from speechlab.tts.kokoro_onnx import Output
+from speechlab.tts.voices import VoiceError
+
+pytestmark = [pytest.mark.realweights, pytest.mark.timeout(600)]
+
+POLISH = "Dzień dobry, nazywam się Jan Kowalski. Mieszkam w Warszawie."
+ENGLISH = "The quick brown fox jumps over the lazy dog."
+
+
+@pytest.fixture(scope="module")
+def tts(real_store_home) -> Synthesizer:
+    return load_tts(real_store_home / "models" / "kokoro-82m-int8")
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x))))
+
+
+@pytest.mark.parametrize(("text", "lang"), [(POLISH, "pl"), (ENGLISH, "en-us")])
+def test_sentences_become_plausible_audio(tts, text, lang):
+    speech = tts.synthesize(text, lang=lang)
+    assert speech.sample_rate == SAMPLE_RATE == 24_000
+    assert speech.audio.dtype == np.float32 and np.isfinite(speech.audio).all()
+    assert _rms(speech.audio) > 0.01
+    per_char = speech.duration / len(text)
+    assert 0.03 < per_char < 0.15, per_char
+    assert "".join(c.graphemes for c in speech.chunks).replace(" ", "") == text.replace(" ", "")
+    assert all(set(c.phonemes) <= set(tts.vocab) for c in speech.chunks)
+    assert speech.words is None  # this export has no durations: no invented times
+
+
+def test_blending_changes_the_output_and_a_full_weight_is_the_plain_voice(tts):
+    plain = tts.synthesize(POLISH, voice="jm_kumo").audio
+    assert np.array_equal(tts.synthesize(POLISH, voice="jm_kumo:1.0").audio, plain)
+    assert np.array_equal(tts.synthesize(POLISH, voice={"jm_kumo": 3.0}).audio, plain)
+    blend = tts.synthesize(POLISH, voice="jm_kumo:0.5,jf_alpha:0.5").audio
+    other = tts.synthesize(POLISH, voice="jf_alpha").audio
+    assert not np.array_equal(blend, plain) and not np.array_equal(blend, other)
+    pack = tts.voice_bank.pack("jm_kumo:0.7,jf_alpha:0.3")
+    expected = 0.7 * tts.voice_bank.pack("jm_kumo") + 0.3 * tts.voice_bank.pack("jf_alpha")
+    np.testing.assert_allclose(pack, expected, rtol=1e-6)
+
+
+def test_speed_is_a_real_float(tts):
+    base = tts.synthesize(POLISH, speed=1.0).duration
+    fast = tts.synthesize(POLISH, speed=1.5).duration
+    assert fast == pytest.approx(base / 1.5, rel=0.12)
+    quarter = tts.synthesize(POLISH, speed=1.25).duration
+    assert fast < quarter < base  # 1.25 is not truncated to 1
+
+
+def test_the_style_row_is_chosen_by_token_count(tts):
+    phonemes = tts.phonemize("Ala ma kota.", "pl")
+    style = tts.voice_bank.style("jm_kumo", len(phonemes))
+    np.testing.assert_array_equal(style[0], tts.voice_bank.pack("jm_kumo")[len(phonemes) - 1][0])
+
+
+class _RecordingModel:
+    """Stands in for the ONNX session: records token ids, returns 10 ms per token."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+
+    def __call__(self, ids, style, speed):
+        self.calls.append(list(ids))
+        return Output(np.full(240 * len(ids), 0.1, np.float32), None)
+
+
+def _with_recorder(tts: Synthesizer) -> tuple[Synthesizer, _RecordingModel]:
+    recorder = _RecordingModel()
+    return Synthesizer(recorder, tts.vocab, tts.voice_bank), recorder
+
+
+def test_twenty_thousand_polish_characters_reach_the_model_whole(tts):
+    sentences = [
+        "Zażółć gęślą jaźń, a potem idź do sklepu po chleb i masło.",
+        "W Szczebrzeszynie chrząszcz brzmi w trzcinie i Szczebrzeszyn z tego słynie;",
+        "Pociąg do Łodzi odjeżdża o 7:45 z peronu 3, toru 12",
+        "Bardzo długie zdanie bez kropek " + "i jeszcze jedno słowo " * 60,
+    ]
+    text = " ".join(sentences * 60)[:20_000]
+    fake, recorder = _with_recorder(tts)
+    chunks = list(fake.stream(text, lang="pl"))
+    assert len(chunks) == len(recorder.calls) > 1
+    assert all(len(ids) - 2 <= MAX_TOKENS for ids in recorder.calls)
+    assert " ".join(c.graphemes for c in chunks).split() == clean_text(text).split()
+    for chunk, ids in zip(chunks, recorder.calls, strict=True):
+        assert ids[0] == ids[-1] == 0
+        assert ids[1:-1] == [tts.vocab[p] for p in chunk.phonemes]
+        assert chunk.phonemes == tts.phonemize(chunk.graphemes, "pl")
+
+
+def test_streaming_yields_before_the_text_is_done(tts):
+    fake, recorder = _with_recorder(tts)
+    stream = fake.stream("Pierwsze zdanie. Drugie zdanie. Trzecie zdanie.", lang="pl")
+    first = next(stream)
+    assert first.graphemes == "Pierwsze zdanie." and len(recorder.calls) == 1
+    rest = list(stream)
+    assert len(rest) == 2 and rest[0].start == pytest.approx(first.duration)
+    real_first = next(tts.stream(POLISH, lang="pl"))
+    assert real_first.graphemes == "Dzień dobry, nazywam się Jan Kowalski."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Zdanie\x00 z\x07 kontrolnymi\x1b znakami\u200b.",
+        "Emoji 🎉🙂 w tekście 👍.",
+        "Mieszane pisma: Привет, 你好, שלום, γειά σου.",
+        "!!!???...",
+    ],
+)
+def test_awkward_text_does_not_crash(tts, text):
+    speech = tts.synthesize(text, lang="pl")
+    assert np.isfinite(speech.audio).all()
+
+
+def test_a_hundred_thousand_characters_are_chunked(tts):
+    fake, recorder = _with_recorder(tts)
+    speech = fake.synthesize("Ala ma kota, a kot ma Alę. " * 3704, lang="pl")  # ~100,000 chars
+    assert len(recorder.calls) > 100 and speech.duration > 0
+
+
+def test_bad_input_errors(tts):
+    with pytest.raises(TextError, match="empty"):
+        tts.synthesize("   \n\t ")
+    with pytest.raises(TextError, match="must be a str"):
+        tts.synthesize(None)  # type: ignore[arg-type]
+    with pytest.raises(VoiceError, match=r"Unknown voice\(s\) 'af_heart'.*jm_kumo"):
+        tts.synthesize("Cześć", voice="af_heart")
+    with pytest.raises(VoiceError, match="not a number"):
+        tts.synthesize("Cześć", voice="jm_kumo:dużo")
+    with pytest.raises(UnsupportedLanguageError, match=r"'xx'.*pl \(Polish\)"):
+        tts.synthesize("Cześć", lang="xx")
+    for speed in (0.2, 3, float("nan"), "fast"):
+        with pytest.raises(SpeechlabError, match="speed"):
+            tts.synthesize("Cześć", speed=speed)
+
+
+def test_unknown_symbols_are_mapped_or_dropped_and_counted(tts):
+    mapped, dropped = to_vocab("ʑa^b☃c", tts.vocab)
+    assert mapped == "ʒabc"
+    assert dropped == {"☃": 1}
+
+
+@pytest.mark.slow
+def test_polish_intelligibility_round_trip(tts, real_store):
+    """Kokoro (jm_kumo, speechlab's Polish G2P) → Whisper base (pl): CER ≤ 0.20."""
+    import jiwer
+
+    from speechlab.asr import load_asr
+
+    sentences = [
+        "Dzień dobry, jak się masz?",
+        "Idę do sklepu po chleb i mleko.",
+        "Wczoraj padał deszcz, a dziś świeci słońce.",
+        "Mój brat mieszka w Łodzi od dziesięciu lat.",
+        "Zamknij drzwi, bo jest zimno.",
+        "Żółta łódź płynie po jeziorze.",
+        "Proszę o rachunek, chcę zapłacić kartą.",
+        "Źródło tej wiadomości jest bardzo pewne.",
+        "Pociąg przyjedzie na peron za pięć minut.",
+        "Gęś i kaczka pływają w stawie obok mostu.",
+        "Ćwiczę grę na pianinie każdego wieczoru.",
+        "Na śniadanie zjadłem jajecznicę z pomidorami.",
+    ]
+    joined = "".join(sentences)
+    assert all(letter in joined.lower() for letter in "ąćęłńóśźż")
+    asr = load_asr("whisper-base", language="pl")
+    refs, hyps = [], []
+    for sentence in sentences:
+        heard = asr.transcribe(tts.synthesize(sentence, voice="jm_kumo", lang="pl").to_audio())
+        refs.append(_norm(sentence))
+        hyps.append(_norm(heard.text) or "-")
+    cer = jiwer.cer(refs, hyps)
+    assert cer <= 0.20, list(zip(refs, hyps, strict=True))
+
+
+def _norm(text: str) -> str:
+    kept = "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower())
+    return " ".join(kept.split())
