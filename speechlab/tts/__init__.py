@@ -24,7 +24,7 @@ from speechlab.errors import ModelNotFoundError, SpeechlabError
 from speechlab.models import resolve
 from speechlab.transcript import Segment
 from speechlab.tts.chunking import MAX_TOKENS, split_text
-from speechlab.tts.g2p import LANGUAGES, get_g2p, resolve_language, to_vocab
+from speechlab.tts.g2p import LANGUAGES, REPLACEMENTS, get_g2p, resolve_language, to_vocab
 from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME, KokoroOnnx
 from speechlab.tts.voices import VoiceBank, VoiceError
 
@@ -101,8 +101,13 @@ class Synthesizer:
         *,
         voice: str = DEFAULT_VOICE,
         lang: str = "pl",
+        replacements: Mapping[str, str] | None = None,
+        stress: bool = True,
     ) -> None:
         self.model = model
+        self.replacements = dict(REPLACEMENTS if replacements is None else replacements)
+        if not stress:  # drop espeak-ng's stress marks
+            self.replacements.update({"ˈ": "", "ˌ": ""})
         self.vocab = dict(vocab)
         self.voice_bank = voices
         self.default_voice = voice if voice in voices else voices.names[0]
@@ -115,7 +120,7 @@ class Synthesizer:
     def phonemize(self, text: str, lang: str | None = None) -> str:
         """Vocabulary-mapped phonemes for ``text`` (what the model will get)."""
         g2p = get_g2p(lang or self.default_lang)
-        return to_vocab(g2p.phonemize(text), self.vocab)[0]
+        return to_vocab(g2p.phonemize(text), self.vocab, self.replacements)[0]
 
     def stream(
         self,
@@ -134,7 +139,7 @@ class Synthesizer:
         start = 0.0
 
         def phonemize(piece: str) -> str:
-            return to_vocab(g2p.phonemize(piece), self.vocab)[0]
+            return to_vocab(g2p.phonemize(piece), self.vocab, self.replacements)[0]
 
         for piece in split_text(text, phonemize, MAX_TOKENS):
             chunk = self._speak(piece.graphemes, piece.phonemes, voice, speed, start)
@@ -158,7 +163,7 @@ class Synthesizer:
         self, phonemes: str, *, voice: str | Mapping[str, float] | None = None, speed: float = 1.0
     ) -> Speech:
         """Speak phonemes directly (no G2P); they must fit one chunk."""
-        mapped = to_vocab(phonemes, self.vocab)[0]
+        mapped = to_vocab(phonemes, self.vocab, self.replacements)[0]
         if not mapped:
             raise TextError("No phoneme in the input is in the model's vocabulary.")
         if len(mapped) > MAX_TOKENS:
@@ -235,12 +240,19 @@ def load_tts(
     lang: str = "pl",
     threads: int | None = None,
     device: str = "cpu",
+    **options: Any,
 ) -> Synthesizer:
-    """Open Kokoro from a store name, a local directory (model .onnx + voices + vocab) or Hub id."""
+    """Open Kokoro from a store name, a local directory (model .onnx + voices + vocab) or Hub id.
+
+    ``options``: ``replacements`` (symbol → in-vocabulary symbol, see ``g2p.REPLACEMENTS``)
+    and ``stress`` (keep espeak-ng's stress marks, default True).
+    """
     path = resolve(spec)
     model_file, voice_files, vocab = _locate(path)
     model = KokoroOnnx(model_file, threads=threads, device=device)
-    return Synthesizer(model, vocab, VoiceBank.load(*voice_files), voice=voice, lang=lang)
+    return Synthesizer(
+        model, vocab, VoiceBank.load(*voice_files), voice=voice, lang=lang, **options
+    )
 
 
 def _locate(path: Path) -> tuple[Path, list[Path], dict[str, int]]:
