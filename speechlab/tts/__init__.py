@@ -43,7 +43,7 @@ MIN_SPEED, MAX_SPEED = 0.5, 2.0
 #: Refused above this many characters per call (about 30 h of speech); stream in pieces.
 MAX_CHARACTERS = 2_000_000
 DEFAULT_MODEL = "kokoro-82m-int8"
-DEFAULT_VOICE = "jm_kumo"  # the best Polish voice in the store's pack by round-trip WER
+DEFAULT_VOICE = "jm_kumo"  # most intelligible Polish voice of the pack (benchmarks/results)
 
 
 class TextError(SpeechlabError, ValueError):

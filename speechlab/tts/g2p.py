@@ -61,7 +61,7 @@ _ALIASES = {"en": "en-us", "pt": "pt-br", "fr-fr": "fr", "polish": "pl", "pl-pl"
 TIES = (("t^ɕ", "ʨ"), ("d^ʑ", "ʥ"), ("t^s", "ʦ"), ("d^z", "ʣ"), ("t^ʃ", "ʧ"), ("d^ʒ", "ʤ"))
 #: Single symbols outside Kokoro's vocabulary and their closest in-vocabulary sound.
 REPLACEMENTS: dict[str, str] = {
-    "ʑ": "ʒ",  # Polish ź/zi: alveolo-palatal → postalveolar (chosen by round-trip CER)
+    "ʑ": "ʒ",  # Polish ź/zi → postalveolar; round-trip CER 0.137 (ʝ 0.134, ʒʲ 0.146, drop 0.141)
     "^": "",  # a tie espeak-ng left between symbols Kokoro has no ligature for
     "ɫ": "l",
     "r̝": "ʒ",  # Czech ř
