@@ -19,20 +19,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
-SENTENCES = [
-    "Dzień dobry, jak się masz?",
-    "Idę do sklepu po chleb i mleko.",
-    "Wczoraj padał deszcz, a dziś świeci słońce.",
-    "Mój brat mieszka w Łodzi od dziesięciu lat.",
-    "Zamknij drzwi, bo jest zimno.",
-    "Żółta łódź płynie po jeziorze.",
-    "Proszę o rachunek, chcę zapłacić kartą.",
-    "Źródło tej wiadomości jest bardzo pewne.",
-    "Pociąg przyjedzie na peron za pięć minut.",
-    "Gęś i kaczka pływają w stawie obok mostu.",
-    "Ćwiczę grę na pianinie każdego wieczoru.",
-    "Na śniadanie zjadłem jajecznicę z pomidorami.",
-]
 
 #: Mapping variants for the one Polish symbol outside Kokoro's vocabulary (ʑ), and stress.
 VARIANTS = {
@@ -53,9 +39,11 @@ def _norm(text: str) -> str:
 def measure(tts, asr, voice: str) -> dict:
     import jiwer
 
+    from speechlab.samples import POLISH_SENTENCES
+
     refs, hyps = [], []
     start = time.perf_counter()
-    for sentence in SENTENCES:
+    for sentence in POLISH_SENTENCES:
         speech = tts.synthesize(sentence, voice=voice, lang="pl")
         refs.append(_norm(sentence))
         hyps.append(_norm(asr.transcribe(speech.to_audio()).text) or "-")
@@ -69,6 +57,7 @@ def measure(tts, asr, voice: str) -> dict:
 
 def main() -> None:
     import speechlab
+    from speechlab.samples import POLISH_SENTENCES
     from speechlab.tts import load_tts
     from speechlab.tts.g2p import REPLACEMENTS
 
@@ -94,8 +83,8 @@ def main() -> None:
         "# Polish through Kokoro: round-trip intelligibility",
         "",
         f"speechlab TTS (kokoro-82m-int8, espeak-ng Polish phonemes) → Whisper base "
-        f"(int8, language='pl'), {len(SENTENCES)} everyday sentences containing every Polish "
-        "diacritic. Whisper base is weak on Polish: read these as relative numbers.",
+        f"(int8, language='pl'), {len(POLISH_SENTENCES)} everyday sentences containing every "
+        "Polish diacritic. Whisper base is weak on Polish: read these as relative numbers.",
         "",
         "## Mapping of ʑ (the one espeak-ng Polish symbol outside Kokoro's vocabulary), "
         "voice jm_kumo",

@@ -17,7 +17,24 @@ from pathlib import Path
 from speechlab.errors import SpeechlabError
 from speechlab.models import cache_dir
 
-__all__ = ["Sample", "english_sample"]
+__all__ = ["POLISH_SENTENCES", "Sample", "english_sample"]
+
+#: Everyday Polish sentences that together contain every diacritic (ą ć ę ł ń ó ś ź ż);
+#: speechlab's TTS→ASR round trip and its tests speak these.
+POLISH_SENTENCES = (
+    "Dzień dobry, jak się masz?",
+    "Idę do sklepu po chleb i mleko.",
+    "Wczoraj padał deszcz, a dziś świeci słońce.",
+    "Mój brat mieszka w Łodzi od dziesięciu lat.",
+    "Zamknij drzwi, bo jest zimno.",
+    "Żółta łódź płynie po jeziorze.",
+    "Proszę o rachunek, chcę zapłacić kartą.",
+    "Źródło tej wiadomości jest bardzo pewne.",
+    "Pociąg przyjedzie na peron za pięć minut.",
+    "Gęś i kaczka pływają w stawie obok mostu.",
+    "Ćwiczę grę na pianinie każdego wieczoru.",
+    "Na śniadanie zjadłem jajecznicę z pomidorami.",
+)
 
 _PYANNOTE = "pyannote-audio==4.0.7"
 

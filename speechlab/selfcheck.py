@@ -1,9 +1,10 @@
 """A short end-to-end check that the store's real models load and work.
 
-Kokoro-82M (int8 ONNX) speaks a fixed Polish sentence from espeak-ng phonemes, and
-Whisper base transcribes it back; the check reports timings and the word error rate.
-It is the README's first command until the TTS and ASR APIs (and the tour notebook)
-take over. The phonemes are fixed here on purpose: G2P is not part of this check.
+Through the public APIs, Kokoro-82M (int8 ONNX, ``speechlab.tts``) speaks a Polish
+sentence and Whisper base (``speechlab.load_asr``) transcribes it back; the check reports
+timings and the word error rate. It is the README's first command until the tour notebook
+takes over. ``speak_phonemes`` (fixed espeak-ng phonemes, no G2P) serves tests and
+benchmarks that must not depend on the G2P.
 """
 
 from __future__ import annotations
@@ -136,22 +137,28 @@ def speak_phonemes(
 
 
 def _kokoro_step(model_dir: Path) -> tuple[str, dict[str, object]]:
-    speech, elapsed = speak_phonemes(model_dir)
+    from speechlab.tts import load_tts
+
+    tts = load_tts(model_dir, voice=SELF_CHECK_VOICE, lang="pl")
+    start = time.perf_counter()
+    speech = tts.synthesize(SELF_CHECK_TEXT)
+    elapsed = time.perf_counter() - start
+    phonemes = sum(len(c.phonemes) for c in speech.chunks)
     return (
-        f"{len(SELF_CHECK_PHONEMES)} phonemes -> {speech.duration:.2f} s of audio in "
-        f"{elapsed:.2f} s (RTFx {speech.duration / elapsed:.1f}), voice {SELF_CHECK_VOICE}",
-        {"audio": speech},
+        f"{phonemes} phonemes -> {speech.duration:.2f} s of audio in {elapsed:.2f} s "
+        f"(RTFx {speech.duration / elapsed:.1f}), voice {SELF_CHECK_VOICE}",
+        {"audio": speech.to_audio()},
     )
 
 
 def _whisper_step(model_dir: Path, speech: audio_io.Audio) -> tuple[str, dict[str, object]]:
     import jiwer
-    from faster_whisper import WhisperModel
 
-    model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", local_files_only=True)
+    from speechlab.asr import load_asr
+
+    recognizer = load_asr(model_dir, language="pl")
     start = time.perf_counter()
-    segments, _ = model.transcribe(speech.resample(16_000).samples, language="pl", beam_size=5)
-    text = " ".join(s.text.strip() for s in segments).strip()
+    text = recognizer.transcribe(speech).text
     elapsed = time.perf_counter() - start
     wer = jiwer.wer(_plain(SELF_CHECK_TEXT), _plain(text) or "<empty>")
     if wer > MAX_WER:

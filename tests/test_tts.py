@@ -160,21 +160,8 @@ def test_polish_intelligibility_round_trip(tts, real_store):
     import jiwer
 
     from speechlab.asr import load_asr
+    from speechlab.samples import POLISH_SENTENCES as sentences
 
-    sentences = [
-        "Dzień dobry, jak się masz?",
-        "Idę do sklepu po chleb i mleko.",
-        "Wczoraj padał deszcz, a dziś świeci słońce.",
-        "Mój brat mieszka w Łodzi od dziesięciu lat.",
-        "Zamknij drzwi, bo jest zimno.",
-        "Żółta łódź płynie po jeziorze.",
-        "Proszę o rachunek, chcę zapłacić kartą.",
-        "Źródło tej wiadomości jest bardzo pewne.",
-        "Pociąg przyjedzie na peron za pięć minut.",
-        "Gęś i kaczka pływają w stawie obok mostu.",
-        "Ćwiczę grę na pianinie każdego wieczoru.",
-        "Na śniadanie zjadłem jajecznicę z pomidorami.",
-    ]
     joined = "".join(sentences)
     assert all(letter in joined.lower() for letter in "ąćęłńóśźż")
     asr = load_asr("whisper-base", language="pl")
