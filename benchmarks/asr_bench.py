@@ -20,20 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import RESULTS, THREADS, peak_rss_mb, run_all, run_part
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 CACHE = HERE / ".cache"
-THREADS = 2
 BATCH = 8
 CLIP_SECONDS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 18, 20, 24, 27, 30, 2.5, 7, 11, 14, 22]
 PARTS = [
@@ -105,10 +102,6 @@ def xlsr53_dir() -> Path:
 
 
 # --------------------------------------------------------------------------- workers
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def model_flops(model_dir: Path, lengths: list[int]) -> float:
@@ -279,38 +272,6 @@ def _plain(text: str) -> str:
 # --------------------------------------------------------------------------- driver
 
 
-def machine() -> dict:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [
-            ln.split(":", 1)[1].strip()
-            for ln in cpuinfo.read_text().splitlines()
-            if ln.startswith("model name")
-        ]
-        cpu = names[0] if names else cpu
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "threads": THREADS,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "date": time.strftime("%Y-%m-%d"),
-    }
-
-
-def run_part(part: str, minutes: float) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "TOKENIZERS_PARALLELISM": "false"}
-    cmd = [sys.executable, __file__, "--worker", part, "--minutes", str(minutes)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"part {part} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def write_markdown(results: dict) -> None:
     r = results["parts"]
     lines = ["# ASR benchmark", "", f"Machine: `{json.dumps(results['machine'])}`", ""]
@@ -431,21 +392,13 @@ def main() -> None:
             out = work_whisper(part.removeprefix("whisper_"))
         print(json.dumps(out))
         return
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "asr_bench.json"
-    results = json.loads(path.read_text()) if path.is_file() and not args.fresh else {}
-    results.setdefault("parts", {})
-    results["machine"] = machine()
-    for part in args.parts.split(","):
-        if part in results["parts"]:
-            print(f"{part}: done earlier, skipped")
-            continue
-        print(f"{part}: running ...", flush=True)
-        results["parts"][part] = run_part(part, args.minutes)
-        print(f"{part}: {json.dumps(results['parts'][part])}", flush=True)
-        path.write_text(json.dumps(results, indent=2) + "\n")
-        write_markdown(results)
-    write_markdown(results)
+    run_all(
+        "asr_bench",
+        args.parts.split(","),
+        lambda part: run_part(__file__, part, "--minutes", str(args.minutes)),
+        write_markdown,
+        fresh=args.fresh,
+    )
 
 
 if __name__ == "__main__":

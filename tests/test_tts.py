@@ -110,6 +110,15 @@ def test_streaming_yields_before_the_text_is_done(tts):
     assert len(rest) == 2 and rest[0].start == pytest.approx(first.duration)
     real_first = next(tts.stream(POLISH, lang="pl"))
     assert real_first.graphemes == "Dzień dobry, nazywam się Jan Kowalski."
+    fake, recorder = _with_recorder(tts)
+    quick = list(fake.stream(POLISH, lang="pl", first_chunk_words=2))
+    assert [c.graphemes for c in quick] == [
+        "Dzień dobry,",
+        "nazywam się Jan Kowalski.",
+        "Mieszkam w Warszawie.",
+    ]
+    with pytest.raises(SpeechlabError, match="first_chunk_words"):
+        next(tts.stream(POLISH, first_chunk_words=0))
 
 
 @pytest.mark.parametrize(

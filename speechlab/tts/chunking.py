@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["MAX_TOKENS", "TextChunk", "clean_text", "split_text"]
+__all__ = ["MAX_TOKENS", "TextChunk", "clean_text", "split_first", "split_text"]
 
 #: Kokoro's context is 512 positions: 510 phonemes plus the BOS/EOS pads.
 MAX_TOKENS = 510
@@ -46,6 +46,24 @@ def split_text(
     for sentence in _SENTENCE.split(clean_text(text)):
         if sentence.strip():
             yield from _fit(sentence.strip(), phonemize, max_tokens, level=0)
+
+
+def split_first(
+    chunks: Iterator[TextChunk], phonemize: Callable[[str], str], words: int
+) -> Iterator[TextChunk]:
+    """Cut the first chunk after ``words`` words (when it has more); the rest pass unchanged."""
+    first = next(chunks, None)
+    if first is None:
+        return
+    parts = first.graphemes.split()
+    if len(parts) <= words:
+        yield first
+    else:
+        for piece in (" ".join(parts[:words]), " ".join(parts[words:])):
+            phonemes = phonemize(piece)
+            if phonemes.strip():
+                yield TextChunk(piece, phonemes)
+    yield from chunks
 
 
 def _fit(

@@ -1,0 +1,243 @@
+"""TTS benchmark: speechlab vs kokoro-onnx 0.6.1 on the same Kokoro int8 model.
+
+Same model file and voice pack (the store's ``kokoro-82m-int8``), same voice (jm_kumo), same
+texts, same threads, one run. kokoro-onnx runs in its own virtual environment
+(``benchmarks/.cache/peer-venv``, created on first use with ``pip install kokoro-onnx==0.6.1``)
+so its ``phonemizer`` does not replace speechlab's. It has no Polish, so for the Polish
+paragraph it gets speechlab's phonemes (``is_phonemes=True``): the model work is identical.
+
+Reported per text: wall seconds, audio seconds, throughput (audio s per wall s), time to the
+first audio in streaming mode, and peak RSS. kokoro-onnx trims silence between chunks and
+adds its own pauses, so its audio length differs slightly; compare wall time for the same
+text as well as throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import RESULTS, THREADS, peak_rss_mb, run_all, run_part
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+PEER_VENV = CACHE / "peer-venv"
+VOICE = "jm_kumo"
+PARTS = ["speechlab", "kokoro_onnx"]
+FIRST_WORDS = 2  # stream(first_chunk_words=...) for the low-latency row
+
+TEXTS = {
+    "en": (
+        "The old lighthouse keeper climbed the winding stairs every evening, long after the "
+        "ships had stopped needing his light. He polished the great lens, trimmed the wick, and "
+        "watched the horizon until the stars came out. Nobody in the village remembered when he "
+        "had first arrived, and nobody asked. In winter the storms rolled in from the north, "
+        "and the waves broke against the rocks with a sound like distant thunder. Still he "
+        "climbed, still he polished, still he watched. When the children asked him why, he only "
+        "smiled and said that a light is a promise, and promises should be kept."
+    ),
+    "pl": (
+        "Stary latarnik co wieczór wspinał się po krętych schodach, choć statki dawno przestały "
+        "potrzebować jego światła. Polerował wielką soczewkę, przycinał knot i patrzył na "
+        "horyzont, aż pojawiły się gwiazdy. Nikt we wsi nie pamiętał, kiedy przybył, i nikt o "
+        "to nie pytał. Zimą od północy nadciągały sztormy, a fale rozbijały się o skały z "
+        "hukiem podobnym do odległego grzmotu. Mimo to wspinał się, polerował i patrzył. Gdy "
+        "dzieci pytały go dlaczego, tylko się uśmiechał i mówił, że światło jest obietnicą, a "
+        "obietnic trzeba dotrzymywać."
+    ),
+}
+
+
+def store_dir() -> Path:
+    import speechlab
+
+    return speechlab.models.assemble("kokoro-82m-int8")
+
+
+def peer_python() -> str:
+    python = PEER_VENV / "bin" / "python"
+    if not python.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "kokoro-onnx==0.6.1"], check=True
+        )
+    return str(python)
+
+
+def work_speechlab() -> dict:
+    from speechlab.tts import load_tts
+
+    tts = load_tts(store_dir(), voice=VOICE, threads=THREADS)
+    tts.synthesize("Rozgrzewka.", lang="pl")  # warm-up
+    out: dict = {}
+    for lang, text in TEXTS.items():
+        code = "pl" if lang == "pl" else "en-us"
+        start = time.perf_counter()
+        next(tts.stream(text, lang=code))
+        first_audio = time.perf_counter() - start
+        start = time.perf_counter()
+        next(tts.stream(text, lang=code, first_chunk_words=FIRST_WORDS))
+        first_audio_quick = time.perf_counter() - start
+        start = time.perf_counter()
+        speech = tts.synthesize(text, lang=code)
+        wall = time.perf_counter() - start
+        out[lang] = {
+            "chars": len(text),
+            "wall_seconds": wall,
+            "audio_seconds": speech.duration,
+            "throughput": speech.duration / wall,
+            "first_audio_seconds": first_audio,
+            "first_audio_quick_seconds": first_audio_quick,
+            "chunks": len(speech.chunks),
+        }
+    out["phonemes_pl"] = tts.phonemize(TEXTS["pl"], "pl")
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def work_peer(model_dir: str, phonemes_pl: str) -> dict:
+    import asyncio
+
+    import onnxruntime as ort
+    from kokoro_onnx import Kokoro
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(
+        str(Path(model_dir) / "kokoro-v1.0.int8.onnx"),
+        options,
+        providers=["CPUExecutionProvider"],
+    )
+    kokoro = Kokoro.from_session(
+        session,
+        str(Path(model_dir) / "voices.npz"),
+        vocab_config=str(Path(model_dir) / "vocab.json"),
+    )
+    kokoro.create("Warm up.", voice=VOICE, lang="en-us")
+
+    async def first_chunk(text: str, is_phonemes: bool) -> float:
+        start = time.perf_counter()
+        stream = kokoro.create_stream(text, voice=VOICE, lang="en-us", is_phonemes=is_phonemes)
+        async for _audio, _rate in stream:
+            return time.perf_counter() - start
+        return float("nan")
+
+    out: dict = {}
+    for lang, text, is_phonemes in (("en", TEXTS["en"], False), ("pl", phonemes_pl, True)):
+        first_audio = asyncio.run(first_chunk(text, is_phonemes))
+        start = time.perf_counter()
+        audio, rate = kokoro.create(text, voice=VOICE, lang="en-us", is_phonemes=is_phonemes)
+        wall = time.perf_counter() - start
+        out[lang] = {
+            "chars": len(TEXTS[lang]),
+            "wall_seconds": wall,
+            "audio_seconds": len(audio) / rate,
+            "throughput": len(audio) / rate / wall,
+            "first_audio_seconds": first_audio,
+        }
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def write_markdown(results: dict) -> None:
+    r = results["parts"]
+    lines = [
+        "# TTS benchmark",
+        "",
+        f"Machine: `{json.dumps(results['machine'])}`",
+        "",
+        "Same Kokoro-82M int8 ONNX file and voice pack (store `kokoro-82m-int8`), voice "
+        f"`{VOICE}`, same texts (a ~600-character English and Polish paragraph), "
+        f"{THREADS} threads, one run. kokoro-onnx 0.6.1 has no Polish: it gets speechlab's "
+        "phonemes for the Polish paragraph.",
+        "",
+        "| text | system | wall s | audio s | throughput (audio s / s) | first audio (stream) "
+        "| speed vs peer (wall) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for lang in TEXTS:
+        for part, label in (("speechlab", "speechlab"), ("kokoro_onnx", "kokoro-onnx 0.6.1")):
+            if part not in r:
+                continue
+            row = r[part][lang]
+            ratio = ""
+            if part == "speechlab" and "kokoro_onnx" in r:
+                ratio = f"{r['kokoro_onnx'][lang]['wall_seconds'] / row['wall_seconds']:.2f}×"
+            first = f"{1000 * row['first_audio_seconds']:.0f} ms"
+            if "first_audio_quick_seconds" in row:
+                first += (
+                    f" ({1000 * row['first_audio_quick_seconds']:.0f} ms with "
+                    f"`first_chunk_words={FIRST_WORDS}`)"
+                )
+            lines.append(
+                f"| {lang} | {label} | {row['wall_seconds']:.2f} | {row['audio_seconds']:.1f} | "
+                f"{row['throughput']:.2f} | {first} | {ratio} |"
+            )
+    lines.append("")
+    for part, label in (("speechlab", "speechlab"), ("kokoro_onnx", "kokoro-onnx")):
+        if part in r:
+            lines.append(f"- peak RSS {label}: {r[part]['peak_rss_mb']:.0f} MB")
+    if "speechlab" in r and "kokoro_onnx" in r:
+        lines += ["", "Targets:"]
+        for lang in TEXTS:
+            mine, peer = r["speechlab"][lang], r["kokoro_onnx"][lang]
+            ratio = mine["throughput"] / peer["throughput"]
+            lines.append(
+                f"- {lang}: throughput ≥ 1.25× kokoro-onnx: {ratio:.2f}× — "
+                + ("met" if ratio >= 1.25 else "NOT met")
+                + f"; first audio < 300 ms: {1000 * mine['first_audio_quick_seconds']:.0f} ms "
+                f"with first_chunk_words={FIRST_WORDS} — "
+                + ("met" if mine["first_audio_quick_seconds"] < 0.3 else "NOT met")
+            )
+    (RESULTS / "tts_bench.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--worker")
+    parser.add_argument("--model-dir")
+    parser.add_argument("--phonemes-pl")
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--fresh", action="store_true")
+    args = parser.parse_args()
+    if args.worker == "speechlab":
+        print(json.dumps(work_speechlab(), ensure_ascii=False))
+        return
+    if args.worker == "kokoro_onnx":
+        print(json.dumps(work_peer(args.model_dir, args.phonemes_pl), ensure_ascii=False))
+        return
+
+    state: dict = {}
+
+    def run(part: str) -> dict:
+        if part == "speechlab":
+            out = run_part(__file__, "speechlab")
+            state["phonemes_pl"] = out["phonemes_pl"]
+            return out
+        phonemes = state.get("phonemes_pl") or saved_phonemes()
+        return run_part(
+            __file__,
+            "kokoro_onnx",
+            "--model-dir",
+            str(store_dir()),
+            "--phonemes-pl",
+            phonemes,
+            python=peer_python(),
+        )
+
+    run_all("tts_bench", args.parts.split(","), run, write_markdown, fresh=args.fresh)
+
+
+def saved_phonemes() -> str:
+    saved = json.loads((RESULTS / "tts_bench.json").read_text())
+    return saved["parts"]["speechlab"]["phonemes_pl"]
+
+
+if __name__ == "__main__":
+    main()
