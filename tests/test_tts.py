@@ -186,3 +186,30 @@ def test_polish_intelligibility_round_trip(tts, real_store):
 def _norm(text: str) -> str:
     kept = "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower())
     return " ".join(kept.split())
+
+
+def test_english_uses_misaki_with_the_offline_spacy_model(tts):
+    from speechlab.tts.g2p import MisakiEnglish, get_g2p
+
+    assert isinstance(get_g2p("en-us"), MisakiEnglish)
+    phonemes = tts.phonemize("Hello, I'm 25 years old.", "en-us")
+    assert phonemes.startswith("həlˈO")  # misaki's diphthong letters, as Kokoro was trained
+    assert "twˈɛnti fˈIv" in phonemes
+    assert set(phonemes) <= set(tts.vocab)
+
+
+def test_english_falls_back_to_espeak_without_a_spacy_model(monkeypatch, caplog):
+    import spacy
+
+    from speechlab.tts.g2p import G2P, _make_g2p
+
+    monkeypatch.setattr(spacy.util, "is_package", lambda name: False)
+    with caplog.at_level("WARNING", logger="speechlab.tts.g2p"):
+        g2p = _make_g2p("en-us")
+    assert type(g2p) is G2P
+    assert "falls back to espeak-ng" in caplog.text
+    assert "wˈɜːld" in g2p.phonemize("world")
+
+
+def test_espeak_diphthongs_become_kokoro_letters(tts):
+    assert "A" in tts.phonemize("veinticinco", "es")  # e^ɪ -> A, as misaki's EspeakG2P

