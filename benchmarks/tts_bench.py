@@ -73,7 +73,8 @@ def work_speechlab() -> dict:
     from speechlab.tts import load_tts
 
     tts = load_tts(store_dir(), voice=VOICE, threads=THREADS)
-    tts.synthesize("Rozgrzewka.", lang="pl")  # warm-up
+    tts.synthesize("Rozgrzewka.", lang="pl")  # warm-up: session, and both G2Ps loaded
+    tts.synthesize("Warm up.", lang="en-us")
     out: dict = {}
     for lang, text in TEXTS.items():
         code = "pl" if lang == "pl" else "en-us"
