@@ -105,9 +105,8 @@ def resolve_language(lang: str) -> Language:
 class G2P:
     """Text → Kokoro phonemes for one language (espeak-ng + number expansion)."""
 
-    def __init__(self, lang: str, replacements: Mapping[str, str] | None = None) -> None:
+    def __init__(self, lang: str) -> None:
         self.language = resolve_language(lang)
-        self.replacements = dict(REPLACEMENTS if replacements is None else replacements)
         self._backend = _espeak_backend(self.language.espeak)
 
     def phonemize(self, text: str) -> str:
