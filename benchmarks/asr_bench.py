@@ -10,7 +10,8 @@ Parts
   ``w2v2_pipeline``     depend on weight values), same clips, same threads, same batch size.
 * ``w2v2_long``         one long file through speechlab (block reading + chunking), peak RSS.
 * ``whisper_speechlab`` whisper-base (real weights, int8) on the same clips, vs faster-whisper
-  ``whisper_raw``       called directly; WER against the clips' reference text.
+  ``whisper_raw``       called directly, in one process alternating clip by clip; WER against
+                        the clips' reference text.
 
 The clips are real speech: 1-30 s cuts of the 30 s English telephone recording shipped in
 the pyannote-audio wheel (with its transcript), plus Polish sentences spoken by Kokoro-82M.
@@ -220,48 +221,55 @@ def work_w2v2_long(minutes: float) -> dict:
     }
 
 
-def work_whisper(system: str) -> dict:
+def work_whisper_ab() -> dict:
+    """speechlab and faster-whisper direct in one process, alternating clip by clip."""
     import jiwer
+    from faster_whisper import WhisperModel
 
     import speechlab
 
     data = clips()
     seconds = sum(len(w) for w, _ in data) / 16_000
     model_dir = speechlab.models.assemble("whisper-base")
-    if system == "speechlab":
-        recognizer = speechlab.load_asr(model_dir, threads=THREADS)
-        langs = ["en"] * len(CLIP_SECONDS) + ["pl", "pl"]
-        recognizer.transcribe(speechlab.Audio(data[0][0], 16_000), language="en")  # warm-up
-        start = time.perf_counter()
-        texts = []
-        for (wave, _), lang in zip(data, langs, strict=True):
-            texts.append(recognizer.transcribe(speechlab.Audio(wave, 16_000), language=lang).text)
-        wall = time.perf_counter() - start
-    else:
-        from faster_whisper import WhisperModel
+    recognizer = speechlab.load_asr(model_dir, threads=THREADS)
+    model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=THREADS)
+    langs = ["en"] * len(CLIP_SECONDS) + ["pl", "pl"]
 
-        model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=THREADS)
-        langs = ["en"] * len(CLIP_SECONDS) + ["pl", "pl"]
-        list(model.transcribe(data[0][0], language="en", word_timestamps=True)[0])  # warm-up
-        start = time.perf_counter()
-        texts = []
-        for (wave, _), lang in zip(data, langs, strict=True):
-            segments, _ = model.transcribe(
-                wave, language=lang, word_timestamps=True, condition_on_previous_text=False
-            )
-            texts.append(" ".join(s.text.strip() for s in segments))
-        wall = time.perf_counter() - start
+    def speechlab_run(wave: np.ndarray, lang: str) -> str:
+        return recognizer.transcribe(speechlab.Audio(wave, 16_000), language=lang).text
+
+    def raw_run(wave: np.ndarray, lang: str) -> str:
+        segments, _ = model.transcribe(
+            wave, language=lang, word_timestamps=True, condition_on_previous_text=False
+        )
+        return " ".join(s.text.strip() for s in segments)
+
+    systems = {"speechlab": speechlab_run, "raw": raw_run}
+    for run in systems.values():  # warm-up
+        run(data[0][0], "en")
+    walls = dict.fromkeys(systems, 0.0)
+    texts: dict[str, list[str]] = {name: [] for name in systems}
+    for i, ((wave, _), lang) in enumerate(zip(data, langs, strict=True)):
+        order = list(systems) if i % 2 == 0 else list(reversed(systems))
+        for name in order:
+            start = time.perf_counter()
+            texts[name].append(systems[name](wave, lang))
+            walls[name] += time.perf_counter() - start
     refs = [_plain(t) for _, t in data]
-    hyps = [_plain(t) or "<empty>" for t in texts]
     keep = [i for i, r in enumerate(refs) if r]
-    return {
-        "audio_seconds": seconds,
-        "wall_seconds": wall,
-        "throughput": seconds / wall,
-        "wer": jiwer.wer([refs[i] for i in keep], [hyps[i] for i in keep]),
-        "peak_rss_mb": peak_rss_mb(),
-        "clips": len(data),
-    }
+    out = {}
+    for name in systems:
+        hyps = [_plain(t) or "<empty>" for t in texts[name]]
+        out[name] = {
+            "audio_seconds": seconds,
+            "wall_seconds": walls[name],
+            "throughput": seconds / walls[name],
+            "wer": jiwer.wer([refs[i] for i in keep], [hyps[i] for i in keep]),
+            "peak_rss_mb": peak_rss_mb(),  # of the shared process
+            "clips": len(data),
+            "measured": "same process, alternating clip by clip",
+        }
+    return out
 
 
 def _plain(text: str) -> str:
@@ -308,7 +316,7 @@ def write_markdown(results: dict) -> None:
         "w2v2_pipeline": "transformers pipeline (same model)",
         "w2v2_speechlab_bf16": "speechlab wav2vec2, `dtype='bfloat16'` (AMX; % of fp32 roofline)",
         "whisper_speechlab": "speechlab whisper-base",
-        "whisper_raw": "faster-whisper direct (same model)",
+        "whisper_raw": "faster-whisper direct (same model, same process, alternating)",
     }
     roof = r.get("roofline", {}).get("gflops")
     for name, peer in pairs:
@@ -389,16 +397,19 @@ def main() -> None:
         elif part.startswith("w2v2_"):
             out = work_w2v2(part.removeprefix("w2v2_"))
         else:
-            out = work_whisper(part.removeprefix("whisper_"))
+            out = work_whisper_ab()
         print(json.dumps(out))
         return
-    run_all(
-        "asr_bench",
-        args.parts.split(","),
-        lambda part: run_part(__file__, part, "--minutes", str(args.minutes)),
-        write_markdown,
-        fresh=args.fresh,
-    )
+    pair: dict = {}
+
+    def run(part: str) -> dict:
+        if part in ("whisper_speechlab", "whisper_raw"):  # one A/B worker measures both
+            if not pair:
+                pair.update(run_part(__file__, "whisper_ab"))
+            return pair[part.removeprefix("whisper_")]
+        return run_part(__file__, part, "--minutes", str(args.minutes))
+
+    run_all("asr_bench", args.parts.split(","), run, write_markdown, fresh=args.fresh)
 
 
 if __name__ == "__main__":
