@@ -23,6 +23,7 @@ from speechlab.transcript import Segment, Transcript
 
 if TYPE_CHECKING:
     from speechlab.asr.base import Recognizer
+    from speechlab.tts import Synthesizer
 
 try:
     __version__ = version("speechlab")
@@ -42,6 +43,7 @@ __all__ = [
     "iter_blocks",
     "load",
     "load_asr",
+    "load_tts",
     "resolve",
 ]
 
@@ -51,3 +53,10 @@ def load_asr(spec: str | os.PathLike[str] = "whisper-base", **options: Any) -> R
     from speechlab.asr import load_asr as _load_asr
 
     return _load_asr(spec, **options)
+
+
+def load_tts(spec: str | os.PathLike[str] = "kokoro-82m-int8", **options: Any) -> Synthesizer:
+    """Open a Kokoro synthesizer; see :func:`speechlab.tts.load_tts` (imported lazily)."""
+    from speechlab.tts import load_tts as _load_tts
+
+    return _load_tts(spec, **options)

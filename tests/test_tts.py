@@ -60,6 +60,14 @@ def test_speed_is_a_real_float(tts):
     assert fast < quarter < base  # 1.25 is not truncated to 1
 
 
+def test_package_level_load_tts(real_store):
+    import speechlab
+
+    tts = speechlab.load_tts(voice="jf_alpha", lang="cs")
+    assert isinstance(tts, Synthesizer)
+    assert (tts.default_voice, tts.default_lang) == ("jf_alpha", "cs")
+
+
 def test_the_style_row_is_chosen_by_token_count(tts):
     phonemes = tts.phonemize("Ala ma kota.", "pl")
     style = tts.voice_bank.style("jm_kumo", len(phonemes))
