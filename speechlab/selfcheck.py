@@ -9,17 +9,15 @@ benchmarks that must not depend on the G2P.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from speechlab import audio as audio_io
 from speechlab.errors import SpeechlabError
 from speechlab.models import STORE, assemble
+from speechlab.textnorm import plain
 
 __all__ = [
     "SELF_CHECK_PHONEMES",
@@ -34,7 +32,6 @@ SELF_CHECK_TEXT = "Dzień dobry. Nazywam się Jan Kowalski i mieszkam w Warszawi
 #: espeak-ng (pl, tie '^', affricates folded into Kokoro's single symbols) for SELF_CHECK_TEXT.
 SELF_CHECK_PHONEMES = "ʥˈɛɲ dˈɔbrɨ. nazˈɨvam ɕɛ jˈan kɔvˈalski i mʲˈɛʃkam w varʃˈavʲɛ."
 SELF_CHECK_VOICE = "jm_kumo"
-KOKORO_RATE = 24_000
 MAX_WER = 0.5  # measured here: 0.00-0.10 for this sentence
 
 
@@ -111,29 +108,13 @@ def _assemble_step(name: str) -> tuple[str, dict[str, object]]:
 def speak_phonemes(
     model_dir: Path, phonemes: str = SELF_CHECK_PHONEMES, voice: str = SELF_CHECK_VOICE
 ) -> tuple[audio_io.Audio, float]:
-    """Kokoro int8 ONNX from a phoneme string: (24 kHz Audio, seconds spent in the model)."""
-    import onnxruntime as ort
+    """Kokoro from a phoneme string, no G2P: (24 kHz Audio, seconds spent synthesising)."""
+    from speechlab.tts import load_tts
 
-    vocab = json.loads((model_dir / "vocab.json").read_text())["vocab"]
-    ids = [vocab[c] for c in phonemes if c in vocab]
-    style = np.load(model_dir / "voices.npz")[voice][len(ids) - 1]
-    session = ort.InferenceSession(
-        str(model_dir / "kokoro-v1.0.int8.onnx"), providers=["CPUExecutionProvider"]
-    )
+    tts = load_tts(model_dir, voice=voice)
     start = time.perf_counter()
-    (samples,) = session.run(
-        None,
-        {
-            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
-            "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
-            "speed": np.ones(1, dtype=np.float32),
-        },
-    )
-    elapsed = time.perf_counter() - start
-    speech = audio_io.load(
-        np.asarray(samples).reshape(-1), sample_rate=None, source_rate=KOKORO_RATE
-    )
-    return speech, elapsed
+    speech = tts.synthesize_phonemes(phonemes)
+    return speech.to_audio(), time.perf_counter() - start
 
 
 def _kokoro_step(model_dir: Path) -> tuple[str, dict[str, object]]:
@@ -160,14 +141,10 @@ def _whisper_step(model_dir: Path, speech: audio_io.Audio) -> tuple[str, dict[st
     start = time.perf_counter()
     text = recognizer.transcribe(speech).text
     elapsed = time.perf_counter() - start
-    wer = jiwer.wer(_plain(SELF_CHECK_TEXT), _plain(text) or "<empty>")
+    wer = jiwer.wer(plain(SELF_CHECK_TEXT), plain(text) or "<empty>")
     if wer > MAX_WER:
         raise SpeechlabError(
             f"Whisper heard {text!r} (WER {wer:.2f} > {MAX_WER}): the models load but do not "
             "work together; run `speechlab models verify` and report the output."
         )
     return f"{text!r} in {elapsed:.2f} s, WER {wer:.2f}", {"text": text, "wer": wer}
-
-
-def _plain(text: str) -> str:
-    return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).split())

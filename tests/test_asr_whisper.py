@@ -11,13 +11,9 @@ from speechlab.asr.whisper import WhisperRecognizer
 from speechlab.audio import Audio
 from speechlab.errors import ModelNotFoundError, UnsupportedLanguageError
 from speechlab.selfcheck import SELF_CHECK_TEXT
+from speechlab.textnorm import plain
 
 pytestmark = [pytest.mark.realweights, pytest.mark.timeout(600)]
-
-
-def _plain(text: str) -> str:
-    kept = "".join(c if c.isalnum() or c.isspace() or c == "'" else " " for c in text.lower())
-    return " ".join(kept.split())
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +29,7 @@ def test_store_model_is_the_default_and_detected(real_store):
 def test_real_english_telephone_speech(whisper, pyannote_sample):
     wav, reference = pyannote_sample
     t = whisper.transcribe(wav, language="en")
-    wer = jiwer.wer(_plain(reference), _plain(t.text))
+    wer = jiwer.wer(plain(reference), plain(t.text))
     assert wer < 0.35, (wer, t.text)
     assert t.language == "en" and t.duration == pytest.approx(30.0, abs=0.1)
     starts = [w.start for w in t.words]
@@ -47,9 +43,9 @@ def test_real_english_telephone_speech(whisper, pyannote_sample):
 
 def test_polish_from_kokoro(whisper, polish_clip):
     t = whisper.transcribe(polish_clip, language="pl")
-    assert jiwer.wer(_plain(SELF_CHECK_TEXT), _plain(t.text)) <= 0.25, t.text
+    assert jiwer.wer(plain(SELF_CHECK_TEXT), plain(t.text)) <= 0.25, t.text
     assert t.language == "pl"
-    assert "warszaw" in _plain(t.text)
+    assert "warszaw" in plain(t.text)
 
 
 def test_a_batch_keeps_input_order_and_empties(whisper, polish_clip, pyannote_sample):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from speechlab.errors import SpeechlabError, UnsupportedLanguageError
+from speechlab.textnorm import plain
 from speechlab.tts import SAMPLE_RATE, Synthesizer, TextError, load_tts
 from speechlab.tts.chunking import MAX_TOKENS, clean_text
 from speechlab.tts.g2p import to_vocab
@@ -185,15 +186,10 @@ def test_polish_intelligibility_round_trip(tts, real_store):
     refs, hyps = [], []
     for sentence in sentences:
         heard = asr.transcribe(tts.synthesize(sentence, voice="jm_kumo", lang="pl").to_audio())
-        refs.append(_norm(sentence))
-        hyps.append(_norm(heard.text) or "-")
+        refs.append(plain(sentence))
+        hyps.append(plain(heard.text) or "-")
     cer = jiwer.cer(refs, hyps)
     assert cer <= 0.20, list(zip(refs, hyps, strict=True))
-
-
-def _norm(text: str) -> str:
-    kept = "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower())
-    return " ".join(kept.split())
 
 
 def test_english_uses_misaki_with_the_offline_spacy_model(tts):

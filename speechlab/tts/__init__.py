@@ -26,7 +26,7 @@ from speechlab.transcript import Segment
 from speechlab.tts.chunking import MAX_TOKENS, split_first, split_text
 from speechlab.tts.g2p import LANGUAGES, REPLACEMENTS, get_g2p, resolve_language, to_vocab
 from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME, KokoroOnnx
-from speechlab.tts.voices import VoiceBank, VoiceError
+from speechlab.tts.voices import VoiceBank, VoiceError, style_row
 
 __all__ = [
     "LANGUAGES",
@@ -140,7 +140,7 @@ class Synthesizer:
         text = _check_text(text)
         speed = _check_speed(speed)
         voice = self.default_voice if voice is None else voice
-        self.voice_bank.pack(voice)  # unknown voices fail before any work
+        pack = self.voice_bank.pack(voice)  # once per text; unknown voices fail here
         g2p = get_g2p(lang or self.default_lang)
         start = 0.0
 
@@ -153,7 +153,7 @@ class Synthesizer:
                 raise SpeechlabError(f"first_chunk_words must be ≥ 1, got {first_chunk_words!r}.")
             pieces = split_first(pieces, phonemize, first_chunk_words)
         for piece in pieces:
-            chunk = self._speak(piece.graphemes, piece.phonemes, voice, speed, start)
+            chunk = self._speak(piece.graphemes, piece.phonemes, pack, speed, start)
             start += chunk.duration
             yield chunk
 
@@ -179,15 +179,15 @@ class Synthesizer:
             raise TextError("No phoneme in the input is in the model's vocabulary.")
         if len(mapped) > MAX_TOKENS:
             raise TextError(f"{len(mapped)} phonemes exceed the {MAX_TOKENS}-token context.")
-        voice = self.default_voice if voice is None else voice
-        chunk = self._speak("", mapped, voice, _check_speed(speed), 0.0)
+        pack = self.voice_bank.pack(self.default_voice if voice is None else voice)
+        chunk = self._speak("", mapped, pack, _check_speed(speed), 0.0)
         return Speech(chunk.audio, SAMPLE_RATE, [chunk])
 
     def _speak(
-        self, graphemes: str, phonemes: str, voice: Any, speed: float, start: float
+        self, graphemes: str, phonemes: str, pack: np.ndarray, speed: float, start: float
     ) -> SpeechChunk:
         ids = [self.vocab[p] for p in phonemes]
-        style = self.voice_bank.style(voice, len(ids))
+        style = style_row(pack, len(ids))
         out = self.model([0, *ids, 0], style, speed)
         words = (
             _word_times(phonemes, graphemes, out.durations, start)

@@ -16,7 +16,7 @@ import numpy as np
 
 from speechlab.errors import ModelNotFoundError, SpeechlabError
 
-__all__ = ["VoiceBank", "VoiceError", "parse_blend"]
+__all__ = ["VoiceBank", "VoiceError", "parse_blend", "style_row"]
 
 PACK_SHAPE = (510, 1, 256)
 
@@ -93,9 +93,13 @@ class VoiceBank:
 
     def style(self, voice: str | Mapping[str, float], n_tokens: int) -> np.ndarray:
         """The (1, 256) style row for an utterance of ``n_tokens`` phonemes (no pads)."""
-        pack = self.pack(voice)
-        row = min(max(n_tokens, 1), len(pack)) - 1
-        return np.asarray(pack[row], dtype=np.float32).reshape(1, -1)
+        return style_row(self.pack(voice), n_tokens)
+
+
+def style_row(pack: np.ndarray, n_tokens: int) -> np.ndarray:
+    """Row ``n_tokens - 1`` of a pack (clamped to its length), shaped (1, 256)."""
+    row = min(max(n_tokens, 1), len(pack)) - 1
+    return np.asarray(pack[row], dtype=np.float32).reshape(1, -1)
 
 
 def _read_packs(path: Path) -> dict[str, np.ndarray]:
