@@ -36,6 +36,8 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="List, assemble and verify models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+export_app = typer.Typer(help="Export models to other runtimes.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -281,6 +283,7 @@ def say(
         bool, typer.Option(help="One output file per input line: OUTPUT-0001.wav, ...")
     ] = False,
     threads: Annotated[int | None, typer.Option(min=1)] = None,
+    backend: Annotated[str, typer.Option(help="onnx, torch or auto.")] = "auto",
 ) -> None:
     """Synthesise speech with Kokoro (Polish included)."""
     from speechlab.tts import load_tts
@@ -292,7 +295,7 @@ def say(
         if not source.is_file():
             raise SpeechlabError(f"Text file not found: {source}.")
         text = source.read_text(encoding="utf-8")
-    tts = load_tts(model, lang=lang, threads=threads)
+    tts = load_tts(model, lang=lang, threads=threads, backend=backend)
     lines = [line for line in text.splitlines() if line.strip()] if batch else [text]
     if not lines:
         raise SpeechlabError("No text to speak (the input is empty).")
@@ -324,6 +327,33 @@ def voices(
         highlight=False,
         markup=False,
     )
+
+
+class ExportTarget(StrEnum):
+    onnx = "onnx"
+
+
+@export_app.command("tts")
+@_friendly
+def export_tts(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the exported model.")],
+    model: Annotated[
+        str, typer.Option(help="Torch Kokoro: directory or Hub id (config.json + .pth).")
+    ] = "hexgrad/Kokoro-82M",
+    to: Annotated[ExportTarget, typer.Option("--to", help="Target runtime.")] = ExportTarget.onnx,
+    variants: Annotated[
+        str, typer.Option(help="Comma-separated: fp32, fp16, int8.")
+    ] = "fp32,fp16,int8",
+) -> None:
+    """Export a torch Kokoro to ONNX (float speed, duration output) in fp32/fp16/int8."""
+    from speechlab.tts.export import export_onnx
+
+    chosen = [v.strip() for v in variants.split(",") if v.strip()]
+    with console.status(f"exporting {model} to {to.value}"):
+        files = export_onnx(model, out, variants=chosen)
+    for variant, path in files.items():
+        size = path.stat().st_size / 1e6
+        console.print(f"{variant}: {path} ({size:.1f} MB)", highlight=False, markup=False)
 
 
 @app.command()

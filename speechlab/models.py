@@ -43,6 +43,7 @@ __all__ = [
     "is_cached",
     "list_models",
     "resolve",
+    "sha256_file",
     "store_path",
     "verify",
 ]
@@ -367,7 +368,7 @@ def verify(name: str) -> Path:
         )
     for file in model.files:
         path = target / file.name
-        digest = _sha256(path) if path.is_file() else "(missing)"
+        digest = sha256_file(path) if path.is_file() else "(missing)"
         if digest != file.sha256:
             raise ChecksumError(
                 f"{path} has sha256 {digest}, expected {file.sha256}. Re-assemble it with "
@@ -402,7 +403,7 @@ def _assemble_file(file: StoreFile, final: Path, report: Callable[[int], None]) 
 
 
 def _is_intact(path: Path, file: StoreFile) -> bool:
-    return path.is_file() and path.stat().st_size == file.size and _sha256(path) == file.sha256
+    return path.is_file() and path.stat().st_size == file.size and sha256_file(path) == file.sha256
 
 
 def _piece_path(piece: Piece) -> Path:
@@ -537,7 +538,8 @@ def _progress_reporter(
             bar.close()
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as src:
         while chunk := src.read(_CHUNK):

