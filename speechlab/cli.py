@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -25,7 +22,9 @@ from rich.progress import (
 from rich.table import Table
 
 from speechlab import __version__, models
+from speechlab.cli_support import console, err_console, friendly
 from speechlab.errors import SpeechlabError
+from speechlab.eval.cli import eval_command, roundtrip_command
 
 app = typer.Typer(
     name="speechlab",
@@ -36,26 +35,10 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="List, assemble and verify models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.command("eval")(eval_command)
+app.command("roundtrip")(roundtrip_command)
 export_app = typer.Typer(help="Export models to other runtimes.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _friendly(fn: F) -> F:
-    """Print a SpeechlabError as one clear message and exit with status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SpeechlabError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(2) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version_callback(value: bool) -> None:
@@ -136,7 +119,7 @@ def models_list(
 
 
 @models_app.command("fetch")
-@_friendly
+@friendly
 def models_fetch(
     names: Annotated[list[str] | None, typer.Argument(help="Store model names.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every store model.")] = False,
@@ -170,7 +153,7 @@ def models_fetch(
 
 
 @models_app.command("verify")
-@_friendly
+@friendly
 def models_verify(
     names: Annotated[list[str] | None, typer.Argument(help="Store model names.")] = None,
 ) -> None:
@@ -181,7 +164,7 @@ def models_verify(
 
 
 @models_app.command("path")
-@_friendly
+@friendly
 def models_path(
     spec: Annotated[str, typer.Argument(help="Store name, directory or Hub id.")],
 ) -> None:
@@ -197,7 +180,7 @@ class OutputFormat(StrEnum):
 
 
 @app.command()
-@_friendly
+@friendly
 def transcribe(
     files: Annotated[list[str], typer.Argument(help="Audio files; '-' reads paths from stdin.")],
     model: Annotated[str, typer.Option(help="Store name, directory or Hub id.")] = "whisper-base",
@@ -265,7 +248,7 @@ def _unique_name(folder: Path, stem: str, suffix: str, taken: set[str]) -> Path:
 
 
 @app.command()
-@_friendly
+@friendly
 def say(
     text: Annotated[
         str, typer.Argument(help="Text to speak; '-' reads stdin, @FILE reads a file.")
@@ -311,7 +294,7 @@ def say(
 
 
 @app.command()
-@_friendly
+@friendly
 def voices(
     model: Annotated[
         str, typer.Option(help="Store name, directory or Hub id.")
@@ -334,7 +317,7 @@ class ExportTarget(StrEnum):
 
 
 @export_app.command("tts")
-@_friendly
+@friendly
 def export_tts(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the exported model.")],
     model: Annotated[

@@ -17,7 +17,7 @@ from speechlab import audio as audio_io
 from speechlab.audio import Audio, Seconds
 from speechlab.errors import AudioError, SpeechlabError
 
-__all__ = ["AudioItem", "DatasetError", "is_single", "iter_items"]
+__all__ = ["AudioItem", "DatasetError", "arrow_rows", "is_single", "iter_items", "row_audio"]
 
 
 class DatasetError(SpeechlabError, KeyError):
@@ -109,13 +109,13 @@ def _dataset_items(ds: Any, audio_column: str, text_column: str | None) -> Itera
         )
     feature = features.get(audio_column) if hasattr(features, "get") else None
     is_audio_feature = type(feature).__name__ == "Audio"
-    rows = _arrow_rows(ds) if is_audio_feature else iter(ds)
+    rows = arrow_rows(ds) if is_audio_feature else iter(ds)
     for index, row in enumerate(rows):
         reference = row.get(text_column) if text_column else None
-        yield _item(index, _row_audio(row.get(audio_column), audio_column, index), reference)
+        yield _item(index, row_audio(row.get(audio_column), audio_column, index), reference)
 
 
-def _arrow_rows(ds: Any, batch_size: int = 64) -> Iterator[dict[str, Any]]:
+def arrow_rows(ds: Any, batch_size: int = 64) -> Iterator[dict[str, Any]]:
     """Rows with the audio column as stored ({'bytes', 'path'}), decoded later by soundfile.
 
     datasets >= 4 decodes (and, when streaming, encodes) Audio features with torchcodec and
@@ -131,7 +131,7 @@ def _arrow_rows(ds: Any, batch_size: int = 64) -> Iterator[dict[str, Any]]:
         ) from exc
 
 
-def _row_audio(value: Any, column: str, index: int) -> Any:
+def row_audio(value: Any, column: str, index: int) -> Any:
     """A dataset cell as something ``audio.load`` takes."""
     if isinstance(value, dict):
         if value.get("array") is not None:

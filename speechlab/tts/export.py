@@ -247,9 +247,8 @@ def _skip_round_trips(model: Any) -> None:
 
 
 def _to_int8(fp32: Path, path: Path) -> Path:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # as for fp16, the duration path stays in fp32 so the int8 speech keeps its timing
     keep = sorted(_ancestors(onnx.load(str(fp32), load_external_data=False).graph, "duration"))

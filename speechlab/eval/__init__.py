@@ -1,0 +1,46 @@
+"""Evaluation: WER/CER with confidence intervals, round trips, cross-lingual tables.
+
+```python
+from speechlab.eval import evaluate, roundtrip, cross_lingual, synth_test_set
+result = evaluate("whisper-base", "cv-pl/test.tsv", lang="pl", out="runs/cv-pl")
+```
+
+Importing this package is light: pandas, jiwer, tqdm, datasets and the models are
+imported inside the functions that use them. (``evaluate`` and ``roundtrip`` are the
+functions; their modules are ``sys.modules["speechlab.eval.evaluate"]`` etc.)
+"""
+
+from __future__ import annotations
+
+from speechlab.eval.confusions import align_chars, confusion_matrix, top_confusions
+from speechlab.eval.crosslingual import CrossLingualResult, cross_lingual, synth_test_set
+from speechlab.eval.data import read_data
+from speechlab.eval.errors import EvalError
+from speechlab.eval.evaluate import evaluate
+from speechlab.eval.metrics import bootstrap_cis, score
+from speechlab.eval.normalize import NORMALIZERS, get_normalizer, model_card, whisper
+from speechlab.eval.results import EvalResult
+from speechlab.eval.roundtrip import RoundTripResult, roundtrip
+from speechlab.eval.sentences import SENTENCES
+
+__all__ = [
+    "NORMALIZERS",
+    "SENTENCES",
+    "CrossLingualResult",
+    "EvalError",
+    "EvalResult",
+    "RoundTripResult",
+    "align_chars",
+    "bootstrap_cis",
+    "confusion_matrix",
+    "cross_lingual",
+    "evaluate",
+    "get_normalizer",
+    "model_card",
+    "read_data",
+    "roundtrip",
+    "score",
+    "synth_test_set",
+    "top_confusions",
+    "whisper",
+]
