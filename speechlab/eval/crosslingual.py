@@ -24,7 +24,14 @@ from speechlab.eval.errors import EvalError
 from speechlab.eval.evaluate import evaluate
 from speechlab.eval.models import open_recognizer, open_synthesizer
 from speechlab.eval.normalize import Normalizer
-from speechlab.eval.results import EvalResult, ensure_folder, load_json, now, write_json
+from speechlab.eval.results import (
+    EvalResult,
+    ensure_folder,
+    load_json,
+    now,
+    rate_columns,
+    write_json,
+)
 from speechlab.eval.sentences import SENTENCES
 
 if TYPE_CHECKING:
@@ -131,13 +138,7 @@ def cross_lingual(
         rows.append(
             {
                 "language": lang,
-                "wer": s["wer"],
-                "wer_low": s["wer_ci"][0],
-                "wer_high": s["wer_ci"][1],
-                "cer": s["cer"],
-                "cer_low": s["cer_ci"][0],
-                "cer_high": s["cer_ci"][1],
-                "utterances": s["utterances"],
+                **rate_columns(s),
                 "audio_hours": s["audio_hours"],
                 "synthetic": s["synthetic"],
                 "model": s["model"],

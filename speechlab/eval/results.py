@@ -118,6 +118,19 @@ class EvalResult:
         )
 
 
+def rate_columns(scores: dict[str, Any]) -> dict[str, Any]:
+    """Corpus WER/CER with their CI bounds and the utterance count, as flat table columns."""
+    return {
+        "wer": scores["wer"],
+        "wer_low": scores["wer_ci"][0],
+        "wer_high": scores["wer_ci"][1],
+        "cer": scores["cer"],
+        "cer_low": scores["cer_ci"][0],
+        "cer_high": scores["cer_ci"][1],
+        "utterances": scores["utterances"],
+    }
+
+
 def now() -> str:
     """The time, UTC, ISO 8601 (for summaries)."""
     return datetime.now(UTC).isoformat(timespec="seconds")

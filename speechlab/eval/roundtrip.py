@@ -28,6 +28,7 @@ from speechlab.eval.results import (
     load_json,
     now,
     percent,
+    rate_columns,
     score_rows,
     write_json,
 )
@@ -174,13 +175,7 @@ def roundtrip(
 def _voice_row(voice: str, corpus: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
     return {
         "voice": voice,
-        "wer": corpus["wer"],
-        "wer_low": corpus["wer_ci"][0],
-        "wer_high": corpus["wer_ci"][1],
-        "cer": corpus["cer"],
-        "cer_low": corpus["cer_ci"][0],
-        "cer_high": corpus["cer_ci"][1],
-        "utterances": corpus["utterances"],
+        **rate_columns(corpus),
         "audio_seconds": float(frame["duration"].sum()),
         "kind": KIND,
         "synthetic": True,
