@@ -130,6 +130,23 @@ def test_streaming_yields_before_the_text_is_done(tts):
         next(tts.stream(POLISH, first_chunk_words=0))
 
 
+@pytest.mark.parametrize("ahead", [1, 2])
+def test_synthesis_ahead_keeps_order_and_times(tts, ahead):
+    text = " ".join(f"To jest zdanie numer {n}." for n in range(1, 7))
+    fake, recorder = _with_recorder(tts)
+    serial = list(fake.stream(text, lang="pl", ahead=0))
+    stream = fake.stream(text, lang="pl", ahead=ahead)
+    first = next(stream)
+    assert len(recorder.calls) == len(serial) + 1  # the first chunk ran alone
+    chunks = [first, *stream]
+    assert [c.graphemes for c in chunks] == [c.graphemes for c in serial]
+    assert [c.phonemes for c in chunks] == [c.phonemes for c in serial]
+    starts = np.cumsum([0.0] + [c.duration for c in chunks[:-1]])
+    assert [c.start for c in chunks] == pytest.approx(list(starts))
+    with pytest.raises(SpeechlabError, match="ahead"):
+        next(tts.stream(text, ahead=-1))
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -61,11 +61,15 @@ def test_auto_backend_picks_torch_for_a_pth_folder(random_kokoro, tmp_path):
 
 def test_torch_backend_speaks_polish_with_word_times(random_kokoro):
     tts = load_tts(random_kokoro, voice="xx_random0")
-    speech = tts.synthesize(TEXT, lang="pl")
+    speech = tts.synthesize(TEXT + " Dobrze, dziękuję.", lang="pl")
+    assert len(speech.chunks) == 2
+    second = speech.chunks[1]
+    assert second.start == pytest.approx(speech.chunks[0].duration)
+    assert second.words[0].start >= second.start
     assert speech.sample_rate == 24_000
     assert np.isfinite(speech.audio).all() and np.abs(speech.audio).max() > 0
     words = speech.words
-    assert [w.text for w in words] == TEXT.split()
+    assert [w.text for w in words] == (TEXT + " Dobrze, dziękuję.").split()
     starts = [w.start for w in words]
     assert starts == sorted(starts)
     assert all(w.end > w.start for w in words)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,8 @@ MIN_SPEED, MAX_SPEED = 0.5, 2.0
 #: Refused above this many characters per call (about 30 h of speech); stream in pieces.
 MAX_CHARACTERS = 2_000_000
 DEFAULT_MODEL = "kokoro-82m-int8"
+#: Chunks synthesised in the background while the current one is consumed (see ``stream``).
+AHEAD = 1
 DEFAULT_VOICE = "jm_kumo"  # most intelligible Polish voice of the pack (benchmarks/results)
 
 
@@ -65,6 +69,16 @@ class SpeechChunk:
     @property
     def duration(self) -> float:
         return len(self.audio) / SAMPLE_RATE
+
+    def shifted(self, offset: float) -> SpeechChunk:
+        """The same chunk placed ``offset`` seconds later (start and word times)."""
+        words = None
+        if self.words is not None:
+            words = [
+                Segment(w.text, round(w.start + offset, 3), round(w.end + offset, 3), w.confidence)
+                for w in self.words
+            ]
+        return SpeechChunk(self.graphemes, self.phonemes, self.audio, self.start + offset, words)
 
 
 @dataclass
@@ -132,13 +146,19 @@ class Synthesizer:
         speed: float = 1.0,
         lang: str | None = None,
         first_chunk_words: int | None = None,
+        ahead: int = AHEAD,
     ) -> Iterator[SpeechChunk]:
-        """Yield chunks (sentence-sized) as soon as each is synthesised.
+        """Yield chunks (sentence-sized) in order, each as soon as it is synthesised.
 
         ``first_chunk_words=N`` speaks the first N words on their own first, for a low time
         to first audio (Kokoro's cost is proportional to the audio it makes: about 0.3 s of
         compute per second of speech on 2 cores) at a small cost in prosody there.
+        ``ahead=K``: after the first chunk (which runs alone, for the lowest latency), up to K
+        further chunks are phonemized and synthesised in background threads while the
+        caller consumes the current one; ``ahead=0`` works strictly one chunk at a time.
         """
+        if not isinstance(ahead, int) or isinstance(ahead, bool) or ahead < 0:
+            raise SpeechlabError(f"ahead must be an integer ≥ 0, got {ahead!r}.")
         text = _check_text(text)
         speed = _check_speed(speed)
         voice = self.default_voice if voice is None else voice
@@ -154,10 +174,33 @@ class Synthesizer:
             if not isinstance(first_chunk_words, int) or first_chunk_words < 1:
                 raise SpeechlabError(f"first_chunk_words must be ≥ 1, got {first_chunk_words!r}.")
             pieces = split_first(pieces, phonemize, first_chunk_words)
-        for piece in pieces:
-            chunk = self._speak(piece.graphemes, piece.phonemes, pack, speed, start)
-            start += chunk.duration
-            yield chunk
+        if ahead == 0:
+            for piece in pieces:
+                chunk = self._speak(piece.graphemes, piece.phonemes, pack, speed, start)
+                start += chunk.duration
+                yield chunk
+            return
+        with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="speechlab-tts") as pool:
+            pending: deque[Future[SpeechChunk]] = deque()
+            first = True
+            try:
+                for piece in pieces:
+                    pending.append(
+                        pool.submit(self._speak, piece.graphemes, piece.phonemes, pack, speed, 0.0)
+                    )
+                    # the first chunk runs alone; later ones overlap the caller and each other
+                    while pending and (first or len(pending) > ahead):
+                        first = False
+                        chunk = pending.popleft().result().shifted(start)
+                        start += chunk.duration
+                        yield chunk
+                while pending:
+                    chunk = pending.popleft().result().shifted(start)
+                    start += chunk.duration
+                    yield chunk
+            finally:  # the caller stopped early, or an error: drop what was not started
+                for future in pending:
+                    future.cancel()
 
     def synthesize(
         self,
