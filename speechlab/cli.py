@@ -25,6 +25,7 @@ from speechlab import __version__, models
 from speechlab.cli_support import console, err_console, friendly
 from speechlab.errors import SpeechlabError
 from speechlab.eval.cli import eval_command, roundtrip_command
+from speechlab.notebook_cli import RunCommand, run_command
 
 app = typer.Typer(
     name="speechlab",
@@ -37,6 +38,7 @@ models_app = typer.Typer(help="List, assemble and verify models.", no_args_is_he
 app.add_typer(models_app, name="models")
 app.command("eval")(eval_command)
 app.command("roundtrip")(roundtrip_command)
+app.command("run", cls=RunCommand)(run_command)
 export_app = typer.Typer(help="Export models to other runtimes.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 

@@ -129,17 +129,25 @@ def waveform(
     go = _go()
     samples = np.asarray(audio.samples if hasattr(audio, "samples") else audio.audio)
     rate = int(audio.sample_rate)
-    columns = max(1, min(int(bins), len(samples)))
+    columns = min(max(int(bins), 1), len(samples))
     edges = np.linspace(0, len(samples), columns + 1).astype(int)[:-1]
-    if len(samples):
+    if columns:
         high, low = np.maximum.reduceat(samples, edges), np.minimum.reduceat(samples, edges)
     else:
         high = low = np.zeros(0, np.float32)
     times = edges / rate
     figure = go.Figure()
-    figure.add_scatter(x=times, y=high, mode="lines", line_width=0.5, name="max", hoverinfo="skip")
+    line = {"width": 0.5, "color": "#3d5a80"}
+    figure.add_scatter(x=times, y=high, mode="lines", line=line, name="max", hoverinfo="skip")
     figure.add_scatter(
-        x=times, y=low, mode="lines", line_width=0.5, fill="tonexty", name="min", hoverinfo="skip"
+        x=times,
+        y=low,
+        mode="lines",
+        line=line,
+        fill="tonexty",
+        fillcolor="rgba(61, 90, 128, 0.6)",
+        name="min",
+        hoverinfo="skip",
     )
     for i, word in enumerate(words or []):
         figure.add_vrect(

@@ -101,4 +101,5 @@ def test_wheel_ships_the_frontend_and_type_marker(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "speechlab/py.typed" in names
     assert any(n.startswith("speechlab/_frontend/") for n in names)
+    assert "speechlab/_notebooks/00_tour.ipynb" in names
     assert not [n for n in names if n.endswith((".onnx", ".bin", ".npz"))]
