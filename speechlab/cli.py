@@ -26,6 +26,7 @@ from speechlab.cli_support import console, err_console, friendly
 from speechlab.errors import SpeechlabError
 from speechlab.eval.cli import eval_command, roundtrip_command
 from speechlab.notebook_cli import RunCommand, run_command
+from speechlab.train.cli import finetune_command
 
 app = typer.Typer(
     name="speechlab",
@@ -39,6 +40,7 @@ app.add_typer(models_app, name="models")
 app.command("eval")(eval_command)
 app.command("roundtrip")(roundtrip_command)
 app.command("run", cls=RunCommand)(run_command)
+app.command("finetune")(finetune_command)
 export_app = typer.Typer(help="Export models to other runtimes.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
