@@ -49,6 +49,8 @@ class EspeakSpeech:
 class EspeakSynthesizer:
     """espeak-ng speech: ``synthesize("Dzień dobry", voice="pl+m3", speed=1.1)``."""
 
+    name = "espeak-ng"
+
     def __init__(self, default_voice: str = "pl") -> None:
         import espeakng_loader
 
