@@ -4,10 +4,11 @@ Driven by ``notebooks/04_finetune.ipynb`` and its ``04_finetune.yaml`` (a ``demo
 runs in a minute and the ``full`` scale of the committed model). Every step resumes: the
 corpora skip finished items and training continues from its last checkpoint.
 
-Corpora in ``work_dir``: ``train/`` (Kokoro, training voices), ``train-espeak/`` (espeak-ng
-voices, the first N training sentences), ``heldout/`` (held-out sentences, training voices)
-and ``heldout-voice/`` (held-out sentences, an espeak-ng voice never trained on), all
-labelled SYNTHETIC; ``train-all.tsv`` joins the two training corpora.
+Corpora in ``work_dir``: ``train/`` (Kokoro, training voices, the first N training
+sentences), ``train-espeak/`` (espeak-ng voices, the first M training sentences),
+``heldout/`` (held-out sentences, training voices) and ``heldout-voice/`` (held-out
+sentences, an espeak-ng voice never trained on), all labelled SYNTHETIC; ``train-all.tsv``
+joins the two training corpora.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def make_corpora(
     espeak = EspeakSynthesizer()
     plan = {
         "heldout": (held, c["kokoro_voices"], "kokoro-82m-int8"),
-        "train": (train, c["kokoro_voices"], "kokoro-82m-int8"),
+        "train": (train[: int(c["kokoro_sentences"])], c["kokoro_voices"], "kokoro-82m-int8"),
         "train-espeak": (train[: int(c["espeak_sentences"])], c["espeak_voices"], espeak),
         "heldout-voice": (held, [c["held_out_voice"]], espeak),
     }
