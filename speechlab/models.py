@@ -176,8 +176,49 @@ def _whisper_base() -> StoreModel:
     )
 
 
+#: speechlab's own models: ``models/<name>/`` in the source tree, ``speechlab/_models/<name>/``
+#: in the wheel, each with a ``checksums.json`` of its files.
+_OWN_MODELS: dict[str, tuple[Literal["asr", "tts"], str, str, str]] = {
+    "speechlab-pl-ctc-small": (
+        "asr",
+        "wav2vec2",
+        "speechlab's small Polish wav2vec2 CTC (about 5M, fp16), trained on synthetic speech",
+        "Apache-2.0",
+    ),
+}
+_OWN_PACKAGE = "speechlab"
+
+
+def own_models_dir() -> Path:
+    """Where speechlab's own model folders are: the wheel's ``_models`` or the checkout's."""
+    package = Path(__file__).resolve().parent
+    shipped = package / "_models"
+    return shipped if shipped.is_dir() else package.parent / "models"
+
+
+def _own_model(name: str) -> StoreModel | None:
+    task, backend, description, license_ = _OWN_MODELS[name]
+    sums = own_models_dir() / name / "checksums.json"
+    if not sums.is_file():
+        return None  # not trained yet in this checkout
+    files = tuple(
+        StoreFile(
+            file,
+            (Piece(_OWN_PACKAGE, f"_models/{name}/{file}", "speechlab"),),
+            digest,
+            (sums.parent / file).stat().st_size,
+        )
+        for file, digest in json.loads(sums.read_text(encoding="utf-8")).items()
+    )
+    return StoreModel(name, task, backend, description, license_, (), files)
+
+
 #: Models the store can assemble offline, by name.
-STORE: dict[str, StoreModel] = {m.name: m for m in (_kokoro_int8(), _whisper_base())}
+STORE: dict[str, StoreModel] = {
+    m.name: m
+    for m in (_kokoro_int8(), _whisper_base(), *map(_own_model, _OWN_MODELS))
+    if m is not None
+}
 
 
 @dataclass(frozen=True)
@@ -407,6 +448,11 @@ def _is_intact(path: Path, file: StoreFile) -> bool:
 
 
 def _piece_path(piece: Piece) -> Path:
+    if piece.package == _OWN_PACKAGE:  # speechlab's own model files, checkout or wheel
+        path = own_models_dir() / piece.member.removeprefix("_models/")
+        if not path.is_file():
+            raise ModelNotFoundError(f"speechlab's model file {path} is missing; reinstall.")
+        return path
     spec = importlib.util.find_spec(piece.package)
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFoundError(f"Package {piece.requirement} is not installed. {_OFFLINE_EXTRA}")
