@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["SPECIAL_TOKENS", "write_ctc_processor"]
+__all__ = ["SPECIAL_TOKENS", "write_ctc_processor", "write_feature_extractor"]
 
 #: Wav2Vec2CTCTokenizer's specials; ``<pad>`` (id 0) is the CTC blank, ``|`` the word delimiter.
 SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>", "|")
@@ -35,6 +35,14 @@ def write_ctc_processor(
         "tokenizer_class": "Wav2Vec2CTCTokenizer",
     }
     (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer, indent=2))
+    write_feature_extractor(folder, normalize=normalize, sample_rate=sample_rate)
+    return labels
+
+
+def write_feature_extractor(
+    folder: Path, *, normalize: bool = True, sample_rate: int = 16_000
+) -> None:
+    """Write the ``preprocessor_config.json`` of a ``Wav2Vec2FeatureExtractor``."""
     features = {
         "feature_extractor_type": "Wav2Vec2FeatureExtractor",
         "sampling_rate": sample_rate,
@@ -44,4 +52,3 @@ def write_ctc_processor(
         "padding_value": 0.0,
     }
     (folder / "preprocessor_config.json").write_text(json.dumps(features, indent=2))
-    return labels

@@ -10,7 +10,6 @@ by copying its tokenizer files.
 from __future__ import annotations
 
 import functools
-import json
 import shutil
 from collections import Counter
 from collections.abc import Iterable
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speechlab.asr.ctc_decode import CTCVocab
-from speechlab.asr.ctc_files import SPECIAL_TOKENS, write_ctc_processor
+from speechlab.asr.ctc_files import SPECIAL_TOKENS, write_ctc_processor, write_feature_extractor
 from speechlab.train.errors import VocabError
 
 __all__ = ["Vocab", "build_vocab"]
@@ -115,15 +114,7 @@ class Vocab:
         for name in _TOKENIZER_FILES:
             if (self.source / name).is_file() and self.source.resolve() != folder.resolve():
                 shutil.copyfile(self.source / name, folder / name)
-        features = {
-            "feature_extractor_type": "Wav2Vec2FeatureExtractor",
-            "sampling_rate": sample_rate,
-            "do_normalize": normalize,
-            "return_attention_mask": True,
-            "feature_size": 1,
-            "padding_value": 0.0,
-        }
-        (folder / "preprocessor_config.json").write_text(json.dumps(features, indent=2))
+        write_feature_extractor(folder, normalize=normalize, sample_rate=sample_rate)
 
     @classmethod
     def from_folder(cls, folder: Path) -> Vocab | None:
