@@ -69,6 +69,8 @@ def test_offline_models_extra_carries_every_store_package():
     extra = set(_pyproject()["project"]["optional-dependencies"]["offline-models"])
     for model in models.STORE.values():
         for requirement in model.requirements:
+            if requirement == "speechlab":  # speechlab's own models ship inside speechlab
+                continue
             assert requirement in extra, f"{requirement} (for {model.name}) missing from the extra"
 
 
