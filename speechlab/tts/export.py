@@ -99,10 +99,11 @@ def export_onnx(
     fp32 = out / VARIANT_FILES["fp32"]
     _export_fp32(kmodel, fp32, deterministic)
     files = {"fp32": fp32}
+    keep: list[str] | None = None  # the duration path, kept in fp32 by both reduced variants
     if "fp16" in variants:
-        files["fp16"] = _to_fp16(fp32, out / VARIANT_FILES["fp16"])
+        files["fp16"], keep = _to_fp16(fp32, out / VARIANT_FILES["fp16"])
     if "int8" in variants:
-        files["int8"] = _to_int8(fp32, out / VARIANT_FILES["int8"])
+        files["int8"] = _to_int8(fp32, out / VARIANT_FILES["int8"], keep)
     if "fp32" not in variants:
         fp32.unlink()
         del files["fp32"]
@@ -185,7 +186,7 @@ def _export_fp32(kmodel: Any, path: Path, deterministic: bool) -> None:
     os.replace(tmp, path)
 
 
-def _to_fp16(fp32: Path, path: Path) -> Path:
+def _to_fp16(fp32: Path, path: Path) -> tuple[Path, list[str]]:
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
@@ -197,7 +198,7 @@ def _to_fp16(fp32: Path, path: Path) -> Path:
     model = convert_float_to_float16(model, keep_io_types=True, node_block_list=keep)
     _skip_round_trips(model)
     onnx.save(model, str(path))
-    return path
+    return path, keep
 
 
 def _ancestors(graph: Any, output: str) -> set[str]:
@@ -246,12 +247,15 @@ def _skip_round_trips(model: Any) -> None:
     graph.node.extend(kept)
 
 
-def _to_int8(fp32: Path, path: Path) -> Path:
+def _to_int8(fp32: Path, path: Path, keep: list[str] | None = None) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # as for fp16, the duration path stays in fp32 so the int8 speech keeps its timing
-    keep = sorted(_ancestors(onnx.load(str(fp32), load_external_data=False).graph, "duration"))
+    # as for fp16, the duration path stays in fp32 so the int8 speech keeps its timing;
+    # ``keep`` comes from the fp16 conversion when there was one (no second graph load)
+    if keep is None:
+        graph = onnx.load(str(fp32), load_external_data=False).graph
+        keep = sorted(_ancestors(graph, "duration"))
     quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, nodes_to_exclude=keep)
     return path
 
