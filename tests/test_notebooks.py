@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 #: This issue's workflow notebooks and the plotly figures each must show (00_tour is the
 #: widgets tour: run here too, its figures are widgets).
-WORKFLOWS = {"01_transcribe": 2, "02_speak": 3, "03_evaluate": 3}
+WORKFLOWS = {"01_transcribe": 2, "02_speak": 3, "03_evaluate": 3, "04_finetune": 2, "05_adapt": 1}
 RENDERER = 'pio.renderers.default = "plotly_mimetype+notebook"'
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import soundfile as sf
+from train_fixtures import FakeTTS
 
 from speechlab.eval.data import read_data
 from speechlab.train import finetune
@@ -24,24 +24,6 @@ RECIPE = {
     "noise_snr_db": [None, 20, 10],
     "seed": 3,
 }
-
-
-class FakeTTS:
-    """Deterministic 24 kHz tones (Kokoro's vocoder is random; this is not), optionally
-    'killed' after ``fail_after`` utterances."""
-
-    def __init__(self, fail_after: int | None = None) -> None:
-        self.fail_after = fail_after
-        self.calls = 0
-
-    def synthesize(self, text: str, *, voice: str, speed: float, lang: str) -> SimpleNamespace:
-        self.calls += 1
-        if self.fail_after is not None and self.calls > self.fail_after:
-            raise KeyboardInterrupt
-        t = np.arange(round(24_000 * (0.3 + 0.02 * len(text)) / speed)) / 24_000
-        freq = 150 + sum(map(ord, voice)) % 300
-        return SimpleNamespace(audio=(0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32),
-                               sample_rate=24_000)  # fmt: skip
 
 
 def _manifest(folder) -> list[list[str]]:

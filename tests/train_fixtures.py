@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -114,3 +115,21 @@ DDP_OPTIONS: dict[str, Any] = {
     "speeds": [0.9, 1.1],
     "checkpoint_every": 2,
 }
+
+
+class FakeTTS:
+    """Deterministic 24 kHz tones (Kokoro's vocoder is random; this is not), optionally
+    'killed' after ``fail_after`` utterances."""
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.fail_after = fail_after
+        self.calls = 0
+
+    def synthesize(self, text: str, *, voice: str, speed: float, lang: str) -> SimpleNamespace:
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise KeyboardInterrupt
+        t = np.arange(round(24_000 * (0.3 + 0.02 * len(text)) / speed)) / 24_000
+        freq = 150 + sum(map(ord, voice)) % 300
+        return SimpleNamespace(audio=(0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32),
+                               sample_rate=24_000)  # fmt: skip

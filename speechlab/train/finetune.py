@@ -118,6 +118,7 @@ class TrainResult:
     total_parameters: int
     world_size: int
     data: str  # what length filtering kept and left out
+    train_seconds: float = 0.0  # wall time of training (evaluations included), all resumes
 
     def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -468,6 +469,7 @@ class _Trainer:
             total_parameters=sum(p.numel() for p in params),
             world_size=self.dist.world,
             data=self.data.stats.describe(),
+            train_seconds=round(self.elapsed, 2),
         )
 
 

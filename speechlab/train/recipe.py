@@ -40,17 +40,19 @@ class Recipe:
     training: dict[str, Any]
 
 
-def load_recipe(path: str | os.PathLike[str] | None = None, scale: str = "demo") -> Recipe:
+def load_recipe(
+    path: str | os.PathLike[str] | None = None, scale: str = "demo", *, name: str = RECIPE
+) -> Recipe:
     """Read ``path`` (YAML with ``corpus`` and ``training`` sections per scale); by default
-    the ``04_finetune.yaml`` that sits beside the notebooks."""
+    the recipe called ``name`` (``04_finetune.yaml``) that sits beside the notebooks."""
     import yaml
 
     if path is None:
         from speechlab.notebook_runs import notebook_folders
 
-        found = [f / RECIPE for f in notebook_folders() if (f / RECIPE).is_file()]
+        found = [f / name for f in notebook_folders() if (f / name).is_file()]
         if not found:
-            raise ConfigError(f"No {RECIPE} found beside the notebooks; pass its path.")
+            raise ConfigError(f"No {name} found beside the notebooks; pass its path.")
         path = found[0]
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     scales = sorted(set(data.get("corpus", {})) & set(data.get("training", {})))
@@ -115,9 +117,14 @@ def training_config(
 
 
 def evaluate_held_out(
-    model_dir: str | os.PathLike[str], manifests: dict[str, Path], *, progress: bool = True
+    model_dir: str | os.PathLike[str],
+    manifests: dict[str, Path],
+    *,
+    sets: dict[str, str] = HELD_OUT,
+    progress: bool = True,
 ) -> Any:
-    """CER/WER of the trained model on each held-out set, as a pandas DataFrame."""
+    """CER/WER of the model on each of ``sets`` (manifest name: what it measures), as a
+    pandas DataFrame."""
     import pandas as pd
 
     from speechlab.asr import load_asr
@@ -125,7 +132,7 @@ def evaluate_held_out(
 
     recognizer = load_asr(model_dir)
     rows = []
-    for name, label in HELD_OUT.items():
+    for name, label in sets.items():
         result = evaluate(recognizer, manifests[name], progress=progress)
         s = result.summary
         rows.append(

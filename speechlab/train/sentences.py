@@ -10,10 +10,11 @@ share of them for evaluation.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 
 from num2words import num2words
 
-__all__ = ["EXTRA_SENTENCES", "polish_sentences", "split_sentences"]
+__all__ = ["EXTRA_SENTENCES", "distinct_sentences", "plural", "polish_sentences", "split_sentences"]
 
 _NAMES = {
     "m": ["Marek", "Łukasz", "Grzegorz", "Paweł", "Wojciech", "Tomasz", "Michał", "Krzysztof",
@@ -94,17 +95,23 @@ EXTRA_SENTENCES = [
 ]
 
 
+def plural(count: int, one: str, few: str, many: str) -> str:
+    """The Polish noun form after ``count``: 1 ``one``; 2-4, 22-24, ... ``few``; else ``many``."""
+    last, tens = count % 10, count % 100
+    if count == 1:
+        return one
+    return few if 2 <= last <= 4 and not 12 <= tens <= 14 else many
+
+
 def _price(rng: random.Random) -> str:
     zloty = rng.randint(2, 499)
-    last, tens = zloty % 10, zloty % 100
-    noun = "złote" if 2 <= last <= 4 and not 12 <= tens <= 14 else "złotych"
+    noun = plural(zloty, "złoty", "złote", "złotych")
     return f"{rng.choice(_THINGS).capitalize()} kosztuje {num2words(zloty, lang='pl')} {noun}."
 
 
 def _age(rng: random.Random) -> str:
     years = rng.randint(5, 99)
-    last, tens = years % 10, years % 100
-    noun = "lata" if 2 <= last <= 4 and not 12 <= tens <= 14 else "lat"
+    noun = plural(years, "rok", "lata", "lat")
     return f"{rng.choice(_SUBJECTS)} ma {num2words(years, lang='pl')} {noun}."
 
 
@@ -138,15 +145,25 @@ def _one(rng: random.Random) -> str:
 
 def polish_sentences(n: int, seed: int = 0) -> list[str]:
     """``n`` distinct sentences (the hand-written ones first), the same for the same seed."""
+    return distinct_sentences(_one, n, seed, first=EXTRA_SENTENCES)
+
+
+def distinct_sentences(
+    make_one: Callable[[random.Random], str],
+    n: int,
+    seed: int = 0,
+    first: Sequence[str] = (),
+) -> list[str]:
+    """``n`` distinct sentences: ``first`` (in order), then draws of ``make_one(rng)``."""
     rng = random.Random(seed)
-    sentences = list(dict.fromkeys(EXTRA_SENTENCES))[:n]
+    sentences = list(dict.fromkeys(first))[:n]
     seen = set(sentences)
     attempts = 0
     while len(sentences) < n:
         attempts += 1
         if attempts > 50 * n:
             raise ValueError(f"Could not make {n} distinct sentences; ask for fewer.")
-        sentence = _one(rng)
+        sentence = make_one(rng)
         if sentence not in seen:
             seen.add(sentence)
             sentences.append(sentence)

@@ -1,0 +1,119 @@
+"""Domain adaptation: the clinical sentence domain, the corpora and the strategy table."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from train_fixtures import TEXTS, FakeTTS, make_manifest, tiny_model
+
+from speechlab.train.adaptation import (
+    ADAPT_RECIPE,
+    adapt_strategies,
+    adaptation_markdown,
+    make_domain_corpora,
+)
+from speechlab.train.errors import ConfigError
+from speechlab.train.medical_sentences import CLINICAL_SENTENCES, medical_sentences
+from speechlab.train.recipe import Recipe, load_recipe
+from speechlab.train.sentences import plural, polish_sentences, split_sentences
+
+pytestmark = pytest.mark.timeout(300)
+
+#: The characters of speechlab-pl-ctc-small's vocabulary (besides the word delimiter).
+MODEL_LETTERS = set("abcdefghijklmnoprstuwyzóąćęłńśźż")
+
+
+def test_medical_sentences_are_distinct_deterministic_and_in_the_models_alphabet():
+    sentences = medical_sentences(600, seed=0)
+    assert len(set(sentences)) == 600
+    assert sentences == medical_sentences(600, seed=0) != medical_sentences(600, seed=1)
+    assert sentences[: len(CLINICAL_SENTENCES)] == CLINICAL_SENTENCES
+    letters = set(re.sub(r"[\s,.?]", "", " ".join(sentences).lower()))
+    assert letters <= MODEL_LETTERS, letters - MODEL_LETTERS
+    assert not set(sentences) & set(polish_sentences(2000))  # a different domain
+
+
+def test_numbers_in_clinical_sentences_agree_with_their_nouns():
+    checked = 0
+    for sentence in medical_sentences(700, seed=2):
+        found = re.search(r" (\S+) (uderzenie|uderzenia|uderzeń) na minutę\.$", sentence)
+        if found:
+            few = found.group(1) in {"dwa", "trzy", "cztery"}
+            assert found.group(2) == ("uderzenia" if few else "uderzeń"), sentence
+            checked += 1
+    assert checked > 10
+    assert [plural(n, "rok", "lata", "lat") for n in (1, 2, 5, 12, 22, 25, 104)] == [
+        "rok", "lata", "lat", "lat", "lata", "lat", "lata"
+    ]  # fmt: skip
+
+
+def test_the_general_set_is_what_the_base_model_never_trained_on():
+    general = load_recipe(scale="full", name=ADAPT_RECIPE).corpus["general"]
+    base = load_recipe(scale="full").corpus  # 04_finetune: the base model's recipe
+    assert (general["sentences"], general["held_out"]) == (base["sentences"], base["held_out"])
+
+
+def test_domain_corpora_split_by_sentence(tmp_path):
+    corpus = {
+        "domain": "medical",
+        "sentences": 12,
+        "held_out": 0.25,
+        "voices": ["jm_kumo", "jf_alpha"],
+        "speeds": [1.0],
+        "noise_snr_db": [None],
+        "general": {"sentences": 2000, "held_out": 0.06, "take": 4},
+        "tts": FakeTTS(),
+    }
+    manifests = make_domain_corpora(Recipe("test", corpus, {}), tmp_path, progress=False)
+    texts = {
+        name: [line.split("\t")[1] for line in path.read_text().splitlines()[1:]]
+        for name, path in manifests.items()
+    }
+    assert (len(texts["domain-train"]), len(texts["domain-heldout"])) == (9, 3)
+    assert not set(texts["domain-train"]) & set(texts["domain-heldout"])
+    assert set(texts["domain-train"]) | set(texts["domain-heldout"]) == set(medical_sentences(12))
+    trained, _ = split_sentences(polish_sentences(2000), held_out=0.06, seed=0)
+    assert len(texts["general-heldout"]) == 4 and not set(texts["general-heldout"]) & set(trained)
+    with pytest.raises(ConfigError, match="Unknown domain"):
+        make_domain_corpora(Recipe("test", {**corpus, "domain": "legal"}, {}), tmp_path)
+
+
+def test_each_strategy_adapts_the_base_model_into_one_table(tmp_path):
+    base = str(tiny_model(tmp_path / "base"))
+    manifests = {
+        "domain-train": make_manifest(tmp_path / "train"),
+        "domain-heldout": make_manifest(tmp_path / "held", TEXTS[:3]),
+        "general-heldout": make_manifest(tmp_path / "general", TEXTS[3:5]),
+    }
+    training = {
+        "vocab": "model",
+        "max_steps": 2,
+        "batch_size": 2,
+        "group_batches": 2,
+        "min_seconds": 0.1,
+        "mask_time_prob": 0.0,
+        "eval_every": 0,
+        "checkpoint_every": 0,
+        "device": "cpu",
+        "threads": 1,
+        "strategies": {
+            "head": {"learning_rate": 1e-2},
+            "adapter": {"learning_rate": 1e-2, "lora_r": 2},
+            "encoder": {"learning_rate": 1e-3},
+        },
+    }
+    recipe = Recipe("test", {}, training)
+    table = adapt_strategies(recipe, base, tmp_path / "work", manifests, progress=False)
+    assert list(table["strategy"]) == ["none (base model)", "head", "adapter", "encoder"]
+    head, adapter, encoder = (table.iloc[i] for i in (1, 2, 3))
+    assert table.iloc[0]["trainable_parameters"] == 0
+    assert 0 < head["trainable_parameters"] < adapter["trainable_parameters"]
+    assert adapter["trainable_parameters"] < encoder["trainable_parameters"]
+    assert (table["steps"][1:] == 2).all() and (table["train_seconds"][1:] > 0).all()
+    for column in ("domain-heldout_cer", "general-heldout_cer"):
+        assert table[column].between(0, 5).all()
+    markdown = adaptation_markdown(table).splitlines()
+    assert len(markdown) == 6 and markdown[3].startswith("| head |")
+    with pytest.raises(ConfigError, match="unknown"):
+        adapt_strategies(recipe, base, tmp_path / "w", manifests, strategies=["lora"])
