@@ -301,6 +301,7 @@ def load_tts(
     model_file: str | None = None,
     threads: int | None = None,
     device: str = "cpu",
+    fast_int8: bool = True,
     **options: Any,
 ) -> Synthesizer:
     """Open Kokoro from a store name, a local directory or a Hub id.
@@ -309,7 +310,9 @@ def load_tts(
     ``"torch"`` (a folder like ``hexgrad/Kokoro-82M``: ``config.json``, a ``.pth``,
     ``voices/*.pt``; needs the ``kokoro`` package) or ``"auto"`` (ONNX when the folder has
     an ``.onnx`` file, else torch). ``model_file`` picks one ``.onnx`` of several (e.g.
-    ``"model_int8.onnx"`` of an export). ``options``: ``replacements`` (symbol → in-vocabulary
+    ``"model_int8.onnx"`` of an export). ``fast_int8`` (ONNX on CPU): run int8 convolutions
+    as signed-weight ``MatMulInteger`` (bit-identical, about 1.3× faster here); False runs
+    the file exactly as stored. ``options``: ``replacements`` (symbol → in-vocabulary
     symbol, see ``g2p.REPLACEMENTS``) and ``stress`` (keep espeak-ng's stress marks).
     """
     path = resolve(spec)
@@ -328,7 +331,9 @@ def load_tts(
 
         model: KokoroOnnx | Any = KokoroTorch(path, threads=threads, device=device)
     else:
-        model = KokoroOnnx(_onnx_file(path, model_file), threads=threads, device=device)
+        model = KokoroOnnx(
+            _onnx_file(path, model_file), threads=threads, device=device, fast_int8=fast_int8
+        )
     return Synthesizer(
         model, vocab, VoiceBank.load(*voice_files), voice=voice, lang=lang, **options
     )

@@ -5,8 +5,10 @@
 * ``input_ids`` / ``style`` / ``speed`` → ``waveform`` [+ ``durations``] (the official
   onnx-community export), whose per-token durations give word times.
 
-One session per model, tuned for CPU (all graph optimisations, intra-op threads). ``speed``
-is passed as a float (kokoro-onnx#155 truncated it to an integer).
+One session per model, tuned for CPU (all graph optimisations, intra-op threads; int8
+``ConvInteger`` nodes rewritten as ``MatMulInteger`` with signed weights, bit-identical and
+faster, see ``onnx_rewrite``). ``speed`` is passed as a float (kokoro-onnx#155 truncated it
+to an integer).
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ class KokoroOnnx:
     """An ONNX Runtime session for a Kokoro export."""
 
     def __init__(
-        self, model_path: Path, *, threads: int | None = None, device: str = "cpu"
+        self,
+        model_path: Path,
+        *,
+        threads: int | None = None,
+        device: str = "cpu",
+        fast_int8: bool = True,
     ) -> None:
         import onnxruntime as ort
 
@@ -46,8 +53,12 @@ class KokoroOnnx:
         providers = ["CPUExecutionProvider"]
         if device.startswith("cuda"):
             providers.insert(0, "CUDAExecutionProvider")
+        self.rewritten_convs = 0
         try:
-            self.session = ort.InferenceSession(str(model_path), options, providers=providers)
+            model: str | bytes = str(model_path)
+            if fast_int8 and device == "cpu":
+                model, self.rewritten_convs = _with_int8_matmuls(model_path)
+            self.session = ort.InferenceSession(model, options, providers=providers)
         except Exception as exc:
             raise ModelNotFoundError(f"ONNX Runtime cannot open {model_path}: {exc}") from exc
         inputs = {i.name: i for i in self.session.get_inputs()}
@@ -75,3 +86,16 @@ class KokoroOnnx:
         audio = np.asarray(results[0], dtype=np.float32).reshape(-1)
         durations = np.asarray(results[1]).reshape(-1) if len(results) > 1 else None
         return Output(audio, durations)
+
+
+def _with_int8_matmuls(model_path: Path) -> tuple[str | bytes, int]:
+    """The model as bytes with its ConvInteger nodes rewritten, or its path when none are."""
+    if model_path.stat().st_size > 1_500_000_000:  # protobuf's 2 GB limit: leave it as is
+        return str(model_path), 0
+    import onnx
+
+    from speechlab.tts.onnx_rewrite import convinteger_to_matmul
+
+    proto = onnx.load(str(model_path))
+    count = convinteger_to_matmul(proto)
+    return (proto.SerializeToString(), count) if count else (str(model_path), 0)
