@@ -68,11 +68,12 @@ class Recognizer(ABC):
         total = None
         if isinstance(x, list | tuple):  # headers already read: the total audio time is known
             items = list(items)
-            total = round(sum(item.duration for item in items), 2)
+            total = sum(item.duration for item in items)
         with self._progress(x, progress, total) as bar:
             for transcript in self._transcribe_items(iter(items), batch_size, options):
-                if bar is not None:
-                    bar.update(round(transcript.duration, 2))
+                if bar is not None:  # never past the total (float sums), no tqdm warning
+                    step = transcript.duration
+                    bar.update(step if bar.total is None else min(step, bar.total - bar.n))
                 yield transcript
 
     @abstractmethod
@@ -88,7 +89,14 @@ class Recognizer(ABC):
             return
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, unit="s audio", desc=f"{self.name}", dynamic_ncols=True)
+        counts = "{n:.1f}/{total:.1f}" if total is not None else "{n:.1f}"
+        bar = tqdm(
+            total=total,
+            unit="s audio",
+            desc=f"{self.name}",
+            dynamic_ncols=True,
+            bar_format="{l_bar}{bar}| " + counts + " s audio [{elapsed}<{remaining}, {rate_fmt}]",
+        )
         try:
             yield bar
         finally:
