@@ -24,6 +24,7 @@ import numpy as np
 from speechlab import audio as audio_io
 from speechlab.asr.base import MIN_DURATION, Recognizer, empty_transcript
 from speechlab.asr.ctc_decode import BeamDecoder, CTCVocab, greedy_decode, load_beam_decoder
+from speechlab.asr.feature_chunks import DEFAULT_CHUNK_FRAMES, chunk_feature_encoder
 from speechlab.asr.inputs import AudioItem
 from speechlab.errors import ModelNotFoundError, SpeechlabError
 from speechlab.transcript import Transcript
@@ -58,6 +59,7 @@ class Wav2Vec2Recognizer(Recognizer):
         stride_length_s: float = 2.0,
         max_padding: float = 0.15,
         max_batch_seconds: float | None = None,
+        feature_chunk_frames: int = DEFAULT_CHUNK_FRAMES,
     ) -> None:
         import torch
         from transformers import AutoConfig, AutoModelForCTC, Wav2Vec2CTCTokenizer
@@ -100,6 +102,8 @@ class Wav2Vec2Recognizer(Recognizer):
                 f"{self.model_dir} ({config.model_type}) cannot be loaded as a CTC model: {exc}"
             ) from exc
         self.model.eval().to(self.device)
+        # the conv feature encoder in slices of time: same frames, a fraction of the memory
+        self.chunked_features = chunk_feature_encoder(self.model, feature_chunk_frames)
         try:
             tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(self.model_dir)
         except (OSError, TypeError, ValueError) as exc:
