@@ -25,7 +25,7 @@ from speechlab.audio import Audio
 from speechlab.errors import ModelNotFoundError, SpeechlabError
 from speechlab.models import resolve
 from speechlab.transcript import Segment
-from speechlab.tts.chunking import MAX_TOKENS, split_first, split_text
+from speechlab.tts.chunking import MAX_TOKENS, TextChunk, split_first, split_text
 from speechlab.tts.g2p import LANGUAGES, REPLACEMENTS, get_g2p, resolve_language, to_vocab
 from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME, KokoroOnnx
 from speechlab.tts.voices import VoiceBank, VoiceError, style_row
@@ -164,7 +164,6 @@ class Synthesizer:
         voice = self.default_voice if voice is None else voice
         pack = self.voice_bank.pack(voice)  # once per text; unknown voices fail here
         g2p = get_g2p(lang or self.default_lang)
-        start = 0.0
 
         def phonemize(piece: str) -> str:
             return to_vocab(g2p.phonemize(piece), self.vocab, self.replacements)[0]
@@ -174,11 +173,20 @@ class Synthesizer:
             if not isinstance(first_chunk_words, int) or first_chunk_words < 1:
                 raise SpeechlabError(f"first_chunk_words must be ≥ 1, got {first_chunk_words!r}.")
             pieces = split_first(pieces, phonemize, first_chunk_words)
+        start = 0.0
+        for chunk in self._in_order(pieces, pack, speed, ahead):
+            chunk = chunk.shifted(start)
+            start += chunk.duration
+            yield chunk
+
+    def _in_order(
+        self, pieces: Iterator[TextChunk], pack: np.ndarray, speed: float, ahead: int
+    ) -> Iterator[SpeechChunk]:
+        """The pieces' chunks in order, each starting at 0 s; with ``ahead`` > 0 the first
+        runs alone and up to ``ahead`` later ones are made in background threads."""
         if ahead == 0:
             for piece in pieces:
-                chunk = self._speak(piece.graphemes, piece.phonemes, pack, speed, start)
-                start += chunk.duration
-                yield chunk
+                yield self._speak(piece.graphemes, piece.phonemes, pack, speed, 0.0)
             return
         with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="speechlab-tts") as pool:
             pending: deque[Future[SpeechChunk]] = deque()
@@ -191,13 +199,9 @@ class Synthesizer:
                     # the first chunk runs alone; later ones overlap the caller and each other
                     while pending and (first or len(pending) > ahead):
                         first = False
-                        chunk = pending.popleft().result().shifted(start)
-                        start += chunk.duration
-                        yield chunk
+                        yield pending.popleft().result()
                 while pending:
-                    chunk = pending.popleft().result().shifted(start)
-                    start += chunk.duration
-                    yield chunk
+                    yield pending.popleft().result()
             finally:  # the caller stopped early, or an error: drop what was not started
                 for future in pending:
                     future.cancel()
