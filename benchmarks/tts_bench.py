@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 PEER_VENV = CACHE / "peer-venv"
 VOICE = "jm_kumo"
-PARTS = ["speechlab", "kokoro_onnx"]
+PARTS = ["speechlab", "speechlab_plain", "kokoro_onnx"]
 FIRST_WORDS = 2  # stream(first_chunk_words=...) for the low-latency row
 
 TEXTS = {
@@ -69,10 +69,10 @@ def peer_python() -> str:
     return str(python)
 
 
-def work_speechlab() -> dict:
+def work_speechlab(fast_int8: bool = True) -> dict:
     from speechlab.tts import load_tts
 
-    tts = load_tts(store_dir(), voice=VOICE, threads=THREADS)
+    tts = load_tts(store_dir(), voice=VOICE, threads=THREADS, fast_int8=fast_int8)
     tts.synthesize("Rozgrzewka.", lang="pl")  # warm-up: session, and both G2Ps loaded
     tts.synthesize("Warm up.", lang="en-us")
     out: dict = {}
@@ -106,6 +106,7 @@ def work_speechlab() -> dict:
             "chunks": len(speech.chunks),
         }
     out["phonemes_pl"] = tts.phonemize(TEXTS["pl"], "pl")
+    out["rewritten_convs"] = tts.model.rewritten_convs
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
@@ -165,19 +166,26 @@ def write_markdown(results: dict) -> None:
         "Same Kokoro-82M int8 ONNX file and voice pack (store `kokoro-82m-int8`), voice "
         f"`{VOICE}`, same texts (a ~600-character English and Polish paragraph), "
         f"{THREADS} threads, one run. kokoro-onnx 0.6.1 has no Polish: it gets speechlab's "
-        "phonemes for the Polish paragraph.",
+        "phonemes for the Polish paragraph. speechlab opens the file with its int8 "
+        "convolutions rewritten in memory as signed-weight `MatMulInteger` (`fast_int8=True`, "
+        "the default; bit-identical integer arithmetic); the `fast_int8=False` row runs the "
+        "graph as stored.",
         "",
         "| text | system | wall s | audio s | throughput (audio s / s) | first audio (stream) "
         "| speed vs peer (wall) |",
         "|---|---|---|---|---|---|---|",
     ]
     for lang in TEXTS:
-        for part, label in (("speechlab", "speechlab"), ("kokoro_onnx", "kokoro-onnx 0.6.1")):
+        for part, label in (
+            ("speechlab", "speechlab"),
+            ("speechlab_plain", "speechlab, `fast_int8=False`"),
+            ("kokoro_onnx", "kokoro-onnx 0.6.1"),
+        ):
             if part not in r:
                 continue
             row = r[part][lang]
             ratio = ""
-            if part == "speechlab" and "kokoro_onnx" in r:
+            if part.startswith("speechlab") and "kokoro_onnx" in r:
                 ratio = f"{r['kokoro_onnx'][lang]['wall_seconds'] / row['wall_seconds']:.2f}×"
             first = f"{1000 * row['first_audio_seconds']:.0f} ms"
             if "first_audio_quick_seconds" in row:
@@ -205,7 +213,11 @@ def write_markdown(results: dict) -> None:
                 f"{row['wall_seconds']:.2f} s with ahead=1"
             )
         lines.append("")
-    for part, label in (("speechlab", "speechlab"), ("kokoro_onnx", "kokoro-onnx")):
+    for part, label in (
+        ("speechlab", "speechlab"),
+        ("speechlab_plain", "speechlab, fast_int8=False"),
+        ("kokoro_onnx", "kokoro-onnx"),
+    ):
         if part in r:
             lines.append(f"- peak RSS {label}: {r[part]['peak_rss_mb']:.0f} MB")
     if "speechlab" in r and "kokoro_onnx" in r:
@@ -240,8 +252,9 @@ def main() -> None:
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--fresh", action="store_true")
     args = parser.parse_args()
-    if args.worker == "speechlab":
-        print(json.dumps(work_speechlab(), ensure_ascii=False))
+    if args.worker in ("speechlab", "speechlab_plain"):
+        fast = args.worker == "speechlab"
+        print(json.dumps(work_speechlab(fast_int8=fast), ensure_ascii=False))
         return
     if args.worker == "kokoro_onnx":
         print(json.dumps(work_peer(args.model_dir, args.phonemes_pl), ensure_ascii=False))
@@ -250,8 +263,8 @@ def main() -> None:
     state: dict = {}
 
     def run(part: str) -> dict:
-        if part == "speechlab":
-            out = run_part(__file__, "speechlab")
+        if part in ("speechlab", "speechlab_plain"):
+            out = run_part(__file__, part)
             state["phonemes_pl"] = out["phonemes_pl"]
             return out
         phonemes = state.get("phonemes_pl") or saved_phonemes()
