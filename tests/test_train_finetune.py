@@ -90,6 +90,22 @@ def test_each_strategy_trains_only_its_parameters(strategy, tiny_ctc_dir, manife
     assert result.trainable_parameters < result.total_parameters or strategy == "full"
 
 
+@pytest.mark.parametrize("strategy", ["head", "adapter", "encoder", "full"])
+def test_frozen_layers_build_no_backward_graph(strategy, tiny_ctc_dir, manifest, tmp_path):
+    """Only ``full`` trains the conv feature encoder; for the others its output must not
+    need a gradient, or autograd runs the backward pass through the whole frozen network."""
+    from transformers import AutoModelForCTC
+
+    from speechlab.train.model import apply_strategy, base_model
+
+    cfg = config(tmp_path, manifest, model=str(tiny_ctc_dir), model_config=None,
+                 vocab="auto", strategy=strategy)  # fmt: skip
+    model = apply_strategy(AutoModelForCTC.from_pretrained(tiny_ctc_dir), cfg)
+    model.train()
+    features = base_model(model).wav2vec2.feature_extractor(torch.randn(1, 4000))
+    assert features.requires_grad == (strategy == "full")
+
+
 def test_adapter_targets_that_match_nothing_are_a_typed_error(tiny_ctc_dir, manifest, tmp_path):
     cfg = config(tmp_path, manifest, model=str(tiny_ctc_dir), model_config=None, vocab="auto",
                  strategy="adapter", lora_targets=["query"])  # fmt: skip

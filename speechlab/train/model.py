@@ -139,7 +139,9 @@ def apply_strategy(model: Any, config: TrainConfig) -> Any:
     """Freeze what ``config.strategy`` does not train; LoRA wraps the model (peft)."""
     strategy = config.strategy
     model.requires_grad_(strategy in ("encoder", "full"))
-    if strategy == "encoder":
+    if strategy != "full":
+        # also stops the encoder marking its input as needing a gradient, which would make
+        # autograd run the backward pass through the whole frozen network for nothing
         model.freeze_feature_encoder()
     if strategy == "head":
         model.lm_head.requires_grad_(True)
