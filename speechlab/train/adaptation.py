@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from speechlab.train.errors import ConfigError
+from speechlab.train.medical_sentences import medical_sentences
 from speechlab.train.recipe import Recipe, evaluate_held_out
+from speechlab.train.sentences import polish_sentences, split_sentences
 
 __all__ = [
     "ADAPT_RECIPE",
@@ -36,15 +38,11 @@ SCORED = {
 }
 
 
-def _domains() -> dict[str, Callable[[int, int], list[str]]]:
-    from speechlab.train.medical_sentences import medical_sentences
-    from speechlab.train.sentences import polish_sentences
-
-    return {"medical": medical_sentences, "everyday": polish_sentences}
-
-
 #: Sentence generators by domain name: ``generator(n, seed)``.
-DOMAINS = ("medical", "everyday")
+DOMAINS: dict[str, Callable[[int, int], list[str]]] = {
+    "medical": medical_sentences,
+    "everyday": polish_sentences,
+}
 
 
 def make_domain_corpora(
@@ -52,14 +50,12 @@ def make_domain_corpora(
 ) -> dict[str, Path]:
     """Synthesise (or finish) the domain's training and held-out sets and the general
     held-out set; returns their manifests."""
-    from speechlab.train.sentences import polish_sentences, split_sentences
     from speechlab.train.synth import synth_corpus
 
     c = recipe.corpus
-    generators = _domains()
-    if c.get("domain") not in generators:
-        raise ConfigError(f"Unknown domain {c.get('domain')!r}; choose one of {DOMAINS}.")
-    sentences = generators[c["domain"]](int(c["sentences"]), 0)
+    if c.get("domain") not in DOMAINS:
+        raise ConfigError(f"Unknown domain {c.get('domain')!r}; choose one of {list(DOMAINS)}.")
+    sentences = DOMAINS[c["domain"]](int(c["sentences"]), 0)
     train, held = split_sentences(sentences, held_out=float(c["held_out"]), seed=0)
     general = c["general"]  # the base model's recipe: its held-out sentences
     everyday = polish_sentences(int(general["sentences"]), seed=0)
@@ -114,7 +110,13 @@ def adapt_strategies(
     if unknown or not chosen:
         raise ConfigError(f"Strategies {unknown or chosen} unknown; choose from {STRATEGIES}.")
     work = Path(work_dir)
-    rows = [_row("none (base model)", base_model, manifests, progress, None)]
+    untrained = {
+        "trainable_parameters": 0,
+        "trainable_share": 0.0,
+        "train_seconds": 0.0,
+        "steps": 0,
+    }
+    rows = [_row("none (base model)", base_model, manifests, progress, untrained)]
     for strategy in chosen:
         config = TrainConfig(
             **{
@@ -129,7 +131,13 @@ def adapt_strategies(
             }
         )
         result = finetune(config)
-        rows.append(_row(strategy, result.model_dir, manifests, progress, result))
+        trained = {
+            "trainable_parameters": result.trainable_parameters,
+            "trainable_share": result.trainable_parameters / result.total_parameters,
+            "train_seconds": result.train_seconds,
+            "steps": result.steps,
+        }
+        rows.append(_row(strategy, result.model_dir, manifests, progress, trained))
     return pd.DataFrame(rows)
 
 
@@ -138,18 +146,11 @@ def _row(
     model_dir: str | os.PathLike[str],
     manifests: dict[str, Path],
     progress: bool,
-    result: Any,
+    training: dict[str, Any],
 ) -> dict[str, Any]:
+    """One table row: the strategy, what its training was, and its scores on ``SCORED``."""
     scores = evaluate_held_out(model_dir, manifests, sets=SCORED, progress=progress)
-    row: dict[str, Any] = {
-        "strategy": strategy,
-        "trainable_parameters": result.trainable_parameters if result else 0,
-        "trainable_share": (
-            result.trainable_parameters / result.total_parameters if result else 0.0
-        ),
-        "train_seconds": result.train_seconds if result else 0.0,
-        "steps": result.steps if result else 0,
-    }
+    row: dict[str, Any] = {"strategy": strategy, **training}
     for _, score in scores.iterrows():
         row[f"{score['set']}_cer"] = score["cer"]
         row[f"{score['set']}_wer"] = score["wer"]

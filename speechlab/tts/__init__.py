@@ -315,7 +315,7 @@ def load_tts(
     ``voices/*.pt``; needs the ``kokoro`` package) or ``"auto"`` (ONNX when the folder has
     an ``.onnx`` file, else torch). ``model_file`` picks one ``.onnx`` of several (e.g.
     ``"model_int8.onnx"`` of an export). ``fast_int8`` (ONNX on CPU): run int8 convolutions
-    as signed-weight ``MatMulInteger`` (bit-identical, about 1.3× faster here); False runs
+    as signed-weight ``MatMulInteger`` (bit-identical, about 1.6× faster on 2 cores); False runs
     the file exactly as stored. ``options``: ``replacements`` (symbol → in-vocabulary
     symbol, see ``g2p.REPLACEMENTS``) and ``stress`` (keep espeak-ng's stress marks).
     """

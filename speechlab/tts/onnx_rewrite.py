@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from onnx import helper, numpy_helper
 
 __all__ = ["convinteger_to_matmul"]
 
@@ -23,17 +24,15 @@ def convinteger_to_matmul(model: Any) -> int:
     """Rewrite the eligible ``ConvInteger`` nodes of ``model`` (an ``onnx.ModelProto``, in
     place); returns how many were rewritten. Others (2-D, grouped, non-constant weights,
     per-channel zero points) are left as they are."""
-    from onnx import helper, numpy_helper
-
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
     new_nodes, new_inits, replaced, done = [], [], set(), 0
     for node in graph.node:
-        plan = _plan(node, inits, helper, numpy_helper)
+        plan = _plan(node, inits)
         if plan is None:
             new_nodes.append(node)
             continue
-        nodes, initializers = _im2col_matmul(node, *plan, helper, numpy_helper)
+        nodes, initializers = _im2col_matmul(node, *plan)
         new_nodes.extend(nodes)
         new_inits.extend(initializers)
         replaced.update((node.input[1], node.input[3]))
@@ -48,7 +47,7 @@ def convinteger_to_matmul(model: Any) -> int:
     return done
 
 
-def _plan(node: Any, inits: dict[str, Any], helper: Any, numpy_helper: Any) -> tuple | None:
+def _plan(node: Any, inits: dict[str, Any]) -> tuple | None:
     """(weights, weight zero point, dilation, stride, pads) when ``node`` can be rewritten."""
     if node.op_type != "ConvInteger" or len(node.input) < 4 or node.input[1] not in inits:
         return None
@@ -74,8 +73,6 @@ def _im2col_matmul(
     dilation: int,
     stride: int,
     pads: list[int],
-    helper: Any,
-    numpy_helper: Any,
 ) -> tuple[list[Any], list[Any]]:
     _, in_channels, taps = weights.shape
     base = node.output[0] + "_mm"
