@@ -24,7 +24,8 @@ import numpy as np
 from speechlab import audio as audio_io
 from speechlab.asr.base import MIN_DURATION, Recognizer, empty_transcript
 from speechlab.asr.ctc_decode import BeamDecoder, CTCVocab, greedy_decode, load_beam_decoder
-from speechlab.asr.feature_chunks import DEFAULT_CHUNK_FRAMES, chunk_feature_encoder
+from speechlab.asr.ctc_runtime import load_ctc_model
+from speechlab.asr.feature_chunks import DEFAULT_CHUNK_FRAMES
 from speechlab.asr.inputs import AudioItem
 from speechlab.errors import ModelNotFoundError, SpeechlabError
 from speechlab.transcript import Transcript
@@ -60,9 +61,10 @@ class Wav2Vec2Recognizer(Recognizer):
         max_padding: float = 0.15,
         max_batch_seconds: float | None = None,
         feature_chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+        runtime: str = "auto",
     ) -> None:
         import torch
-        from transformers import AutoConfig, AutoModelForCTC, Wav2Vec2CTCTokenizer
+        from transformers import AutoConfig, Wav2Vec2CTCTokenizer
 
         self.model_dir = Path(model_dir)
         if not 0.0 <= max_padding < 1.0:
@@ -95,15 +97,18 @@ class Wav2Vec2Recognizer(Recognizer):
                     else "."
                 )
             )
-        try:
-            self.model = AutoModelForCTC.from_pretrained(self.model_dir, dtype=_torch_dtype(dtype))
-        except ValueError as exc:
-            raise ModelNotFoundError(
-                f"{self.model_dir} ({config.model_type}) cannot be loaded as a CTC model: {exc}"
-            ) from exc
-        self.model.eval().to(self.device)
+        # speechlab's own inference runtime where it covers the checkpoint, else transformers'
+        self.model = load_ctc_model(
+            self.model_dir,
+            config,
+            runtime=runtime,
+            dtype=_torch_dtype(dtype),
+            device=self.device,
+            feature_chunk_frames=feature_chunk_frames,
+        )
+        self.runtime = self.model.name
         # the conv feature encoder in slices of time: same frames, a fraction of the memory
-        self.chunked_features = chunk_feature_encoder(self.model, feature_chunk_frames)
+        self.chunked_features = self.model.chunked_features
         try:
             tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(self.model_dir)
         except (OSError, TypeError, ValueError) as exc:
@@ -111,10 +116,10 @@ class Wav2Vec2Recognizer(Recognizer):
                 f"{self.model_dir} has no usable CTC tokenizer (vocab.json): {exc}"
             ) from exc
         self.vocab = CTCVocab.from_tokenizer(tokenizer)
-        if len(self.vocab.labels) != self.model.config.vocab_size:
+        if len(self.vocab.labels) != config.vocab_size:
             raise ModelNotFoundError(
                 f"The tokenizer has {len(self.vocab.labels)} labels but the model outputs "
-                f"{self.model.config.vocab_size}: vocab.json does not belong to this model."
+                f"{config.vocab_size}: vocab.json does not belong to this model."
             )
         fe = _feature_extractor_config(self.model_dir)
         self.sample_rate = int(fe.get("sampling_rate", 16_000))
@@ -157,19 +162,17 @@ class Wav2Vec2Recognizer(Recognizer):
             batch[row, : len(wave)] = wave
             mask[row, : len(wave)] = 1
         inputs = torch.from_numpy(batch).to(self.device, self.model.dtype)
-        kwargs = {"attention_mask": torch.from_numpy(mask).to(self.device)}
-        if not self.use_attention_mask:
-            kwargs = {}
+        attention = torch.from_numpy(mask).to(self.device) if self.use_attention_mask else None
         with self._threads(), torch.inference_mode():
-            logits = self.model(inputs, **kwargs).logits
+            logits = self.model(inputs, attention)
             out = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
-            frames = self.model._get_feat_extract_output_lengths(torch.from_numpy(lengths))
+            frames = self.model.output_frames(torch.from_numpy(lengths))
         return [out[i, : int(frames[i])] for i in range(len(waves))]
 
     def frames_for(self, n_samples: int) -> int:
         import torch
 
-        return int(self.model._get_feat_extract_output_lengths(torch.tensor(n_samples)))
+        return int(self.model.output_frames(torch.tensor(n_samples)))
 
     @contextlib.contextmanager
     def _threads(self) -> Iterator[None]:
