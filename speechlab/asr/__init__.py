@@ -35,7 +35,8 @@ def load_asr(
     ``backend`` is ``"auto"`` (from the files), ``"wav2vec2"`` or ``"whisper"``. Options go
     to the backend: ``device``, ``threads``, ``language`` for both; ``dtype``, ``lm``,
     ``decoder``, ``alpha``, ``beta``, ``beam_width``, ``hotwords``, ``chunk_length_s``,
-    ``stride_length_s`` for wav2vec2; ``compute_type``, ``beam_size`` for Whisper.
+    ``stride_length_s``, ``feature_chunk_frames``, ``runtime`` (``"auto"``, ``"speechlab"``,
+    ``"transformers"``) for wav2vec2; ``compute_type``, ``beam_size`` for Whisper.
     """
     path = resolve(spec)
     if backend == "auto":

@@ -6,7 +6,6 @@ with the same weights and arithmetic as transformers, organised for speed and me
 * the conv feature encoder runs frames-major, ``(batch, frames, channels)``, each layer one
   im2col GEMM whose rows layer norm and GELU then use in place; transformers runs it
   channels-first and transposes around every layer norm (1.8x faster for that encoder);
-* the query, key and value projections are one GEMM (weights concatenated at load);
 * it never imports transformers' modeling code (about 130 MB of resident memory);
 * for ``feat_extract_norm="layer"`` models the feature encoder runs in slices of time
   (see :mod:`speechlab.asr.feature_chunks`).
@@ -270,9 +269,13 @@ class SpeechlabCTC:
         import torch.nn.functional as F
 
         batch, frames, width = h.shape
-        qkv = F.linear(h, p["qkv_w"], p["qkv_b"])
-        qkv = qkv.view(batch, frames, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask)
+        q, k, v = (
+            F.linear(h, p[n + "_w"], p[n + "_b"])
+            .view(batch, frames, self.heads, width // self.heads)
+            .transpose(1, 2)
+            for n in "qkv"
+        )
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return F.linear(out.transpose(1, 2).reshape(batch, frames, width), p["o_w"], p["o_b"])
 
     def _feed_forward(self, h: Any, p: dict[str, Any]) -> Any:
@@ -284,22 +287,37 @@ class SpeechlabCTC:
 # ------------------------------------------------------------------- loading
 
 
-def _read_weights(path: Path | None) -> dict[str, Any]:
+def _read_weights(path: Path | None) -> Any:
+    """Tensors by name, read one at a time (each its own memory, freed once converted)."""
     import torch
 
     if path is None:
         raise _Unsupported("no single weights file")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+        from safetensors import safe_open
 
-        return load_file(path)
+        return _SafetensorsReader(safe_open(path, framework="pt"))
     return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+
+
+class _SafetensorsReader:
+    """The dict operations ``_Taker`` needs, over an open safetensors file."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle, self.names = handle, set(handle.keys())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+    def pop(self, name: str) -> Any:
+        self.names.remove(name)
+        return self.handle.get_tensor(name)
 
 
 class _Taker:
     """Pops named tensors from a checkpoint, converted to the target dtype and device."""
 
-    def __init__(self, weights: dict[str, Any], dtype: Any, device: Any) -> None:
+    def __init__(self, weights: Any, dtype: Any, device: Any) -> None:
         self.weights, self.dtype, self.device = weights, dtype, device
 
     def __call__(self, name: str, present: bool = True) -> Any:
@@ -327,12 +345,13 @@ def _pos_conv_weight(take: _Taker) -> Any:
 
 
 def _layer(take: _Taker, i: int) -> dict[str, Any]:
-    import torch
-
+    """One transformer layer's weights, as stored (no copies: file pages stay shared)."""
     base = f"wav2vec2.encoder.layers.{i}."
-    q, k, v = (_pair(take, f"{base}attention.{n}_proj") for n in "qkv")
-    layer = {"qkv_w": torch.cat([q[0], k[0], v[0]]), "qkv_b": torch.cat([q[1], k[1], v[1]])}
+    layer = {}
     for key, name in (
+        ("q", "attention.q_proj"),
+        ("k", "attention.k_proj"),
+        ("v", "attention.v_proj"),
         ("o", "attention.out_proj"),
         ("ln", "layer_norm"),
         ("fln", "final_layer_norm"),
