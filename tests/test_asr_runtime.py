@@ -103,7 +103,8 @@ def test_group_norm_models_are_never_sliced(tmp_path):
     assert not ours.chunked_features
 
 
-def test_old_weight_norm_names_in_a_pytorch_bin_load_the_same(tmp_path):
+@pytest.mark.parametrize("zip_format", [True, False])  # torch >= 1.6 files, and older ones
+def test_old_weight_norm_names_in_a_pytorch_bin_load_the_same(tmp_path, zip_format):
     folder = _save(tmp_path / "new", **VARIANTS["layer-stable"])
     old = tmp_path / "old"
     old.mkdir()
@@ -116,7 +117,7 @@ def test_old_weight_norm_names_in_a_pytorch_bin_load_the_same(tmp_path):
             name = name.replace(new, legacy)
         weights[name] = tensor
     assert any(name.endswith("weight_g") for name in weights)
-    torch.save(weights, old / "pytorch_model.bin")
+    torch.save(weights, old / "pytorch_model.bin", _use_new_zipfile_serialization=zip_format)
     config = AutoConfig.from_pretrained(old)
     legacy = load_ctc_model(old, config, runtime="speechlab")
     ours, _ = _both(folder)

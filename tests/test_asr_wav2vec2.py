@@ -251,3 +251,14 @@ def test_plan_batches_limits_padding_and_size():
         [6, 7],
         [8, 9],
     ]
+
+
+def test_frame_buffer_grows_past_its_estimate_and_keeps_every_row():
+    from speechlab.asr.wav2vec2 import _FrameBuffer
+
+    rng = np.random.default_rng(0)
+    pieces = [rng.standard_normal((n, 5)).astype(np.float32) for n in (3, 0, 7, 1, 12)]
+    buffer = _FrameBuffer(5, capacity=4)  # an estimate far too small
+    for piece in pieces:
+        buffer.append(piece)
+    np.testing.assert_array_equal(buffer.array(), np.concatenate(pieces))

@@ -17,6 +17,7 @@ variant it accepts and on the real ``speechlab-pl-ctc-small``. Checkpoints it do
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -227,8 +228,8 @@ class SpeechlabCTC:
         for weight, bias, norm, kernel, stride in self.convs:
             batch, frames, channels = h.shape
             out = (frames - kernel) // stride + 1
-            # im2col as a view: row t holds frames t*stride .. t*stride+kernel-1, contiguous
-            # because every frame's channels are (rows of a GEMM output, or one sample)
+            # im2col as a view: row t holds frames t*stride .. t*stride+kernel-1, valid because
+            # each frame's channels sit side by side (a GEMM output row, or one sample)
             windows = h.as_strided(
                 (batch, out, kernel * channels), (h.stride(0), stride * channels, 1)
             )
@@ -297,7 +298,9 @@ def _read_weights(path: Path | None) -> Any:
         from safetensors import safe_open
 
         return _SafetensorsReader(safe_open(path, framework="pt"))
-    return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    # zip-format files (torch >= 1.6) map their pages lazily; older ones are read whole
+    mmap = zipfile.is_zipfile(path)
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
 
 
 class _SafetensorsReader:
