@@ -208,3 +208,21 @@ def test_the_real_small_model_gives_transformers_frames(real_store):
         else:
             assert agree > 0.99  # fp16 rounding can flip a near-tie
         assert ours.transcribe(clip).text == theirs.transcribe(clip).text
+
+
+@pytest.mark.realweights
+def test_bfloat16_transcribes_the_real_small_model_like_float32(real_store):
+    import jiwer
+
+    import speechlab
+    from speechlab.tts.espeak_speech import EspeakSynthesizer
+
+    speech = EspeakSynthesizer().synthesize(
+        "W poniedziałek pojedziemy pociągiem do Krakowa, a we wtorek wrócimy do domu.",
+        voice="pl",
+    )
+    clip = speechlab.Audio(speech.audio, speech.sample_rate)
+    fp32 = speechlab.load_asr("speechlab-pl-ctc-small", dtype="float32").transcribe(clip).text
+    bf16 = speechlab.load_asr("speechlab-pl-ctc-small", dtype="bfloat16").transcribe(clip).text
+    assert len(fp32) > 40
+    assert jiwer.cer(fp32, bf16) <= 0.05
