@@ -29,6 +29,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -130,21 +131,36 @@ def model_flops(model_dir: Path, lengths: list[int]) -> float:
     return float(total)
 
 
+def _best_seconds(call: Callable[[], object], repeats: int = 5, inner: int = 5) -> float:
+    """Seconds per call, the best of ``repeats`` timings of ``inner`` calls, after warm-up."""
+    for _ in range(3):
+        call()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(inner):
+            call()
+        best = min(best, (time.perf_counter() - start) / inner)
+    return best
+
+
+def _with_roofline(work: Callable[[], dict]) -> dict:
+    """``work()``'s results plus the roofline measured in this process right before and after."""
+    before = work_roofline()["gflops"]
+    out = work()
+    after = work_roofline()["gflops"]
+    # the higher of the two is the stricter reference
+    return {"roofline_before": before, "roofline_after": after,
+            "roofline_gflops": max(before, after), **out}  # fmt: skip
+
+
 def work_roofline() -> dict:
     import torch
 
     torch.set_num_threads(THREADS)
     n = 2048
     a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    best = 0.0
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(5):
-            a @ b
-        best = max(best, 5 * 2 * n**3 / (time.perf_counter() - start))
-    return {"gflops": best / 1e9, "matrix": n}
+    return {"gflops": 2 * n**3 / _best_seconds(lambda: a @ b) / 1e9, "matrix": n}
 
 
 def work_gemm_ceiling() -> dict:
@@ -153,27 +169,16 @@ def work_gemm_ceiling() -> dict:
     torch.set_num_threads(THREADS)
     frames, width, inner = 1000, 1024, 4096  # one 20 s window of xlsr-53 large
     shapes = [(width, width)] * 4 + [(width, inner), (inner, width)]  # q k v out, FF in/out
-    roof_before = work_roofline()["gflops"]
-    total_flops, total_seconds = 0.0, 0.0
-    for k, n in shapes:
-        x, w, b = torch.randn(frames, k), torch.randn(n, k), torch.randn(n)
-        for _ in range(3):
-            torch.nn.functional.linear(x, w, b)
-        best = float("inf")
-        for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(10):
-                torch.nn.functional.linear(x, w, b)
-            best = min(best, (time.perf_counter() - start) / 10)
-        total_flops += 2 * frames * k * n
-        total_seconds += best
-    roof_after = work_roofline()["gflops"]
-    return {
-        "gemm_gflops": total_flops / total_seconds / 1e9,
-        "roofline_before": roof_before,
-        "roofline_after": roof_after,
-        "roofline_gflops": max(roof_before, roof_after),
-    }
+
+    def gemms() -> dict:
+        flops, seconds = 0.0, 0.0
+        for k, n in shapes:
+            x, w, b = torch.randn(frames, k), torch.randn(n, k), torch.randn(n)
+            seconds += _best_seconds(lambda: torch.nn.functional.linear(x, w, b), inner=10)  # noqa: B023
+            flops += 2 * frames * k * n
+        return {"gemm_gflops": flops / seconds / 1e9}
+
+    return _with_roofline(gemms)
 
 
 def work_w2v2(system: str) -> dict:
@@ -205,18 +210,18 @@ def work_w2v2(system: str) -> dict:
         recognizer.transcribe(speechlab.Audio(run_once[0], 16_000))
     else:
         pipe(run_once[0].copy())
-    roof_before = work_roofline()["gflops"]
-    start = time.perf_counter()
-    run()
-    wall = time.perf_counter() - start
-    roof_after = work_roofline()["gflops"]
+
+    def timed() -> dict:
+        start = time.perf_counter()
+        run()
+        return {"wall_seconds": time.perf_counter() - start}
+
+    out = _with_roofline(timed)
+    wall = out["wall_seconds"]
     flops = model_flops(model_dir, [len(w) for w in waves])
     return {
-        "roofline_before": roof_before,
-        "roofline_after": roof_after,
-        "roofline_gflops": max(roof_before, roof_after),  # the stricter reference
+        **out,
         "audio_seconds": seconds,
-        "wall_seconds": wall,
         "throughput": seconds / wall,
         "gflops_achieved": flops / wall / 1e9,
         "peak_rss_mb": peak_rss_mb(),

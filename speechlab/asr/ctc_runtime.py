@@ -25,6 +25,7 @@ from speechlab.asr.feature_chunks import (
     DEFAULT_CHUNK_FRAMES,
     chunk_feature_encoder,
     receptive_field,
+    run_in_slices,
 )
 from speechlab.errors import ModelNotFoundError
 
@@ -207,17 +208,9 @@ class SpeechlabCTC:
 
     def features(self, inputs: Any) -> Any:
         """The conv feature encoder, ``(batch, samples) -> (batch, frames, channels)``."""
-        import torch
-
-        total = self.output_frames(inputs.shape[-1])
-        if not self.slice_frames or total <= self.slice_frames:
+        if not self.slice_frames:
             return self._features(inputs)
-        step, hop = self.slice_frames, self.hop
-        pieces = [
-            self._features(inputs[:, f * hop : (min(total, f + step) - 1) * hop + self.field])
-            for f in range(0, total, step)
-        ]
-        return torch.cat(pieces, dim=1)
+        return run_in_slices(self._features, inputs, self.slice_frames, self.field, self.hop, dim=1)
 
     # --------------------------------------------------------------- pieces
 

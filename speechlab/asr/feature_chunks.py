@@ -13,9 +13,10 @@ are left alone: slicing would change their numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DEFAULT_CHUNK_FRAMES", "chunk_feature_encoder", "receptive_field"]
+__all__ = ["DEFAULT_CHUNK_FRAMES", "chunk_feature_encoder", "receptive_field", "run_in_slices"]
 
 #: Output frames per slice: 50 frames are 1 s of audio (layer 0 of xlsr-53: 6.6 MB). Smaller
 #: slices measured both faster and leaner than 4 s ones on xlsr-53 (4.22 vs 4.32 s, a 4 x 8 s
@@ -36,8 +37,6 @@ def chunk_feature_encoder(model: Any, frames: int = DEFAULT_CHUNK_FRAMES) -> boo
     """Make ``model``'s feature encoder (``model.<base>.feature_extractor``) run in slices of
     ``frames`` output frames; returns False (and changes nothing) where that would not be
     exact. For inference: the slices are joined with ``torch.cat``."""
-    import torch
-
     config = model.config
     encoder = getattr(getattr(model, "base_model", model), "feature_extractor", None)
     if encoder is None or getattr(config, "feat_extract_norm", None) != "layer" or frames < 1:
@@ -46,15 +45,25 @@ def chunk_feature_encoder(model: Any, frames: int = DEFAULT_CHUNK_FRAMES) -> boo
     whole = encoder.forward
 
     def forward(input_values: Any) -> Any:
-        samples = input_values.shape[-1]
-        total = (samples - field) // hop + 1 if samples >= field else 0
-        if total <= frames:
-            return whole(input_values)
-        pieces = [
-            whole(input_values[..., start * hop : (min(total, start + frames) - 1) * hop + field])
-            for start in range(0, total, frames)
-        ]
-        return torch.cat(pieces, dim=-1)
+        return run_in_slices(whole, input_values, frames, field, hop, dim=-1)
 
     encoder.forward = forward
     return True
+
+
+def run_in_slices(
+    encode: Callable[[Any], Any], inputs: Any, frames: int, field: int, hop: int, dim: int
+) -> Any:
+    """``encode(inputs)`` computed ``frames`` output frames at a time (samples on the last
+    axis of ``inputs``), the pieces joined along the output's frame axis ``dim``."""
+    import torch
+
+    samples = inputs.shape[-1]
+    total = (samples - field) // hop + 1 if samples >= field else 0
+    if total <= frames:
+        return encode(inputs)
+    pieces = [
+        encode(inputs[..., start * hop : (min(total, start + frames) - 1) * hop + field])
+        for start in range(0, total, frames)
+    ]
+    return torch.cat(pieces, dim=dim)

@@ -106,9 +106,6 @@ class Wav2Vec2Recognizer(Recognizer):
             device=self.device,
             feature_chunk_frames=feature_chunk_frames,
         )
-        self.runtime = self.model.name
-        # the conv feature encoder in slices of time: same frames, a fraction of the memory
-        self.chunked_features = self.model.chunked_features
         try:
             tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(self.model_dir)
         except (OSError, TypeError, ValueError) as exc:
@@ -148,6 +145,16 @@ class Wav2Vec2Recognizer(Recognizer):
                 self.beam = BeamDecoder(self.vocab, None, beam_width=beam_width)
 
     # ------------------------------------------------------------------ model
+
+    @property
+    def runtime(self) -> str:
+        """Which inference runtime runs the model: ``"speechlab"`` or ``"transformers"``."""
+        return self.model.name
+
+    @property
+    def chunked_features(self) -> bool:
+        """Whether the conv feature encoder runs in slices of time (same frames, less memory)."""
+        return self.model.chunked_features
 
     def log_probs(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Log-softmax outputs for a batch of 1-D 16 kHz arrays, each cut to its valid frames."""
