@@ -6,29 +6,43 @@ GEMM. ``convinteger_to_matmul`` turns each 1-D, ungrouped ``ConvInteger`` into a
 ``MatMulInteger`` whose weights are shifted to signed 8 bits (``w - 128`` with zero point
 ``zp - 128``), which runs on the u8×s8 kernels (VNNI / AMX). The integer arithmetic is the
 same, so the int32 outputs are bit-identical; only the speed changes.
+
+That holds only where ONNX Runtime's u8×s8 GEMM is exact. On x86 CPUs without VNNI (AVX2,
+AVX-512 without VNNI) it adds pairs of u8×s8 products in saturating 16-bit lanes
+(``vpmaddubsw``), which overflow for full-range signed weights (255 × 127 × 2 > 32767; the
+export's own ``MatMulInteger`` weights stay within ±64 to avoid this). There the rewrite
+would change the outputs (and an exact u8×u8 variant is no faster than ``ConvInteger``),
+so ``signed_matmul_is_exact`` checks the rewrite once per process on a small convolution
+against the exact integer convolution, and nothing is rewritten where it differs.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import Any
 
 import numpy as np
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["convinteger_to_matmul"]
+__all__ = ["convinteger_to_matmul", "integer_conv1d", "signed_matmul_is_exact"]
 
 _INT64_MAX = np.iinfo(np.int64).max
+_log = logging.getLogger(__name__)
 
 
-def convinteger_to_matmul(model: Any) -> int:
+def convinteger_to_matmul(model: Any, *, force: bool = False) -> int:
     """Rewrite the eligible ``ConvInteger`` nodes of ``model`` (an ``onnx.ModelProto``, in
     place); returns how many were rewritten. Others (2-D, grouped, non-constant weights,
-    per-channel zero points) are left as they are."""
+    per-channel zero points) are left as they are, and so is everything when this CPU's
+    u8×s8 ``MatMulInteger`` is not exact (``signed_matmul_is_exact``), unless ``force``."""
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
+    plans = [_plan(node, inits) for node in graph.node]
+    if not any(plans) or not (force or signed_matmul_is_exact()):
+        return 0
     new_nodes, new_inits, replaced, done = [], [], set(), 0
-    for node in graph.node:
-        plan = _plan(node, inits)
+    for node, plan in zip(graph.node, plans, strict=True):
         if plan is None:
             new_nodes.append(node)
             continue
@@ -45,6 +59,76 @@ def convinteger_to_matmul(model: Any) -> int:
         del graph.initializer[:]
         graph.initializer.extend(kept + new_inits)
     return done
+
+
+@functools.cache
+def signed_matmul_is_exact() -> bool:
+    """Whether the rewrite of a small full-range int8 convolution (3 taps, padding, zero
+    points) gives the exact integer convolution on this ONNX Runtime and CPU; checked once."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    cin, cout, taps, length, pads = 64, 16, 3, 24, (1, 1)
+    x = rng.integers(0, 256, (1, cin, length), dtype=np.uint8)
+    weights = rng.integers(0, 256, (cout, cin, taps), dtype=np.uint8)
+    x[0, :, :4], weights[0], weights[1] = 255, 255, 0  # where 16-bit pair sums overflow
+    x_zero, w_zero = np.uint8(131), np.uint8(122)
+    conv = helper.make_node(
+        "ConvInteger", ["x", "w", "xz", "wz"], ["y"], kernel_shape=[taps], pads=list(pads)
+    )
+    graph = helper.make_graph(
+        [conv],
+        "probe",
+        [
+            helper.make_tensor_value_info("x", TensorProto.UINT8, [1, cin, None]),
+            helper.make_tensor_value_info("xz", TensorProto.UINT8, []),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [1, cout, None])],
+        [numpy_helper.from_array(weights, "w"), numpy_helper.from_array(w_zero, "wz")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8  # readable by older onnxruntime releases too
+    convinteger_to_matmul(model, force=True)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    got = session.run(["y"], {"x": x, "xz": np.asarray(x_zero)})[0]
+    exact = bool(np.array_equal(got, integer_conv1d(x, x_zero, weights, w_zero, pads=pads)))
+    if not exact:
+        _log.info(
+            "onnxruntime %s: u8×s8 MatMulInteger is inexact on this CPU (x86 without VNNI); "
+            "int8 convolutions run as stored, fast_int8 has no effect",
+            ort.__version__,
+        )
+    return exact
+
+
+def integer_conv1d(
+    x: np.ndarray,
+    x_zero: int,
+    weights: np.ndarray,
+    w_zero: int,
+    *,
+    dilation: int = 1,
+    stride: int = 1,
+    pads: tuple[int, int] | list[int] = (0, 0),
+) -> np.ndarray:
+    """The exact 1-D ``ConvInteger`` in numpy, the ground truth for the rewrite: (N, C, L)
+    uint8 input, (M, C, K) uint8 weights → (N, M, L') int32, padding worth ``x_zero``."""
+    xs = np.pad(x.astype(np.int64) - int(x_zero), ((0, 0), (0, 0), tuple(pads)))
+    ws = weights.astype(np.int64) - int(w_zero)
+    taps = ws.shape[2]
+    steps = (xs.shape[2] - dilation * (taps - 1) - 1) // stride + 1
+    if steps < 1:
+        raise ValueError(f"a length-{x.shape[2]} input is shorter than the padded kernel")
+    out = np.zeros((xs.shape[0], ws.shape[0], steps), np.int64)
+    for tap in range(taps):
+        start = tap * dilation
+        window = xs[:, :, start : start + stride * (steps - 1) + 1 : stride]
+        out += np.einsum("mc,ncl->nml", ws[:, :, tap], window)
+    return out.astype(np.int32)
 
 
 def _plan(node: Any, inits: dict[str, Any]) -> tuple | None:
