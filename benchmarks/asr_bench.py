@@ -76,7 +76,7 @@ def clips() -> list[tuple[np.ndarray, str]]:
         end = start + seconds
         text = sample.text_between(start, end)
         out.append((audio[int(start * 16_000) : int(end * 16_000)], text))
-    kokoro = speechlab.models.assemble("kokoro-82m-int8")
+    kokoro = speechlab.store.assemble("kokoro-82m-int8")
     polish = speak_phonemes(kokoro)[0].resample(16_000).samples
     out += [(polish, SELF_CHECK_TEXT), (np.concatenate([polish, polish]), SELF_CHECK_TEXT * 2)]
     return out
@@ -284,7 +284,7 @@ def work_whisper_ab() -> dict:
 
     data = clips()
     seconds = sum(len(w) for w, _ in data) / 16_000
-    model_dir = speechlab.models.assemble("whisper-base")
+    model_dir = speechlab.store.assemble("whisper-base")
     recognizer = speechlab.load_asr(model_dir, threads=THREADS)
     model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=THREADS)
     langs = ["en"] * len(CLIP_SECONDS) + ["pl", "pl"]

@@ -28,7 +28,7 @@ def main() -> None:
     from speechlab.asr import load_asr
     from speechlab.eval import SENTENCES, cross_lingual, roundtrip, synth_test_set
     from speechlab.eval.crosslingual import CrossLingualResult
-    from speechlab.eval.roundtrip import RoundTripResult
+    from speechlab.eval.round_trip import RoundTripResult
     from speechlab.tts import load_tts
 
     tts, asr = load_tts("kokoro-82m-int8"), load_asr("whisper-base")

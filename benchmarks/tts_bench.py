@@ -56,7 +56,7 @@ TEXTS = {
 def store_dir() -> Path:
     import speechlab
 
-    return speechlab.models.assemble("kokoro-82m-int8")
+    return speechlab.store.assemble("kokoro-82m-int8")
 
 
 def peer_python() -> str:

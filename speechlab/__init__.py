@@ -6,24 +6,23 @@ evaluation, widgets and papermill notebooks. The core never imports Jupyter pack
 
 from __future__ import annotations
 
-import os
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
 
+# Light to import: each backend's heavy packages (torch, onnxruntime, ...) load on first use.
+from speechlab.asr.loading import load_asr
 from speechlab.audio import Audio, iter_blocks, load
 from speechlab.errors import (
     AudioError,
     ChecksumError,
+    DatasetError,
     ModelNotFoundError,
+    OptionError,
     SpeechlabError,
     UnsupportedLanguageError,
 )
-from speechlab.models import resolve
+from speechlab.store import resolve
 from speechlab.transcript import Segment, Transcript
-
-if TYPE_CHECKING:
-    from speechlab.asr.base import Recognizer
-    from speechlab.tts import Synthesizer
+from speechlab.tts.loading import load_tts
 
 try:
     __version__ = version("speechlab")
@@ -34,7 +33,9 @@ __all__ = [
     "Audio",
     "AudioError",
     "ChecksumError",
+    "DatasetError",
     "ModelNotFoundError",
+    "OptionError",
     "Segment",
     "SpeechlabError",
     "Transcript",
@@ -46,17 +47,3 @@ __all__ = [
     "load_tts",
     "resolve",
 ]
-
-
-def load_asr(spec: str | os.PathLike[str] = "whisper-base", **options: Any) -> Recognizer:
-    """Open a speech recognizer; see :func:`speechlab.asr.load_asr` (imported lazily)."""
-    from speechlab.asr import load_asr as _load_asr
-
-    return _load_asr(spec, **options)
-
-
-def load_tts(spec: str | os.PathLike[str] = "kokoro-82m-int8", **options: Any) -> Synthesizer:
-    """Open a Kokoro synthesizer; see :func:`speechlab.tts.load_tts` (imported lazily)."""
-    from speechlab.tts import load_tts as _load_tts
-
-    return _load_tts(spec, **options)

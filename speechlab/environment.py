@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 
-from speechlab.models import cache_dir
+from speechlab.store import cache_dir
 
 __all__ = ["PACKAGES", "collect_info"]
 

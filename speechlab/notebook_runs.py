@@ -11,7 +11,8 @@ run.folder    # runs/20260101-030000-03_evaluate/
 ```
 
 A notebook is a path or a short name (``00_tour``, ``tour``, ``00``) looked up in
-``./notebooks``, the source tree's ``notebooks/`` and the notebooks shipped in the wheel.
+``./notebooks`` (your own), then in the notebooks shipped inside the package
+(``speechlab/notebooks/``, read with :mod:`importlib.resources`).
 papermill, nbformat and nbconvert are imported only when a notebook is run.
 """
 
@@ -25,6 +26,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ __all__ = [
     "parse_value",
     "resolve_notebook",
     "run_notebook",
+    "shipped_notebooks",
 ]
 
 #: A notebook parameter with this name, when not given, is set to ``<run folder>/outputs``.
@@ -67,8 +70,6 @@ RECORDED_PACKAGES = (
     "kokoro",
     "jiwer",
 )
-_SHIPPED = Path(__file__).resolve().parent / "_notebooks"  # force-included into the wheel
-_SOURCE_TREE = Path(__file__).resolve().parents[1] / "notebooks"
 _INTEGER = re.compile(r"[-+]?\d+")
 _DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
@@ -160,14 +161,24 @@ def parse_parameters(pairs: list[tuple[str, str]] | None) -> dict[str, Any]:
 
 
 def notebook_folders() -> list[Path]:
-    """Where short names are looked up, first match wins: ./notebooks, the source tree's
-    notebooks/ (editable installs, checkouts), the notebooks shipped inside the wheel."""
+    """Where short names are looked up, first match wins: ./notebooks, then the notebooks
+    shipped inside the package (a checkout's top-level notebooks/ links to them)."""
     folders: list[Path] = []
-    source_tree = _SOURCE_TREE if (_SOURCE_TREE.parent / "pyproject.toml").is_file() else None
-    for folder in (Path.cwd() / "notebooks", source_tree, _SHIPPED):
-        if folder is not None and folder.is_dir() and folder.resolve() not in folders:
+    for folder in (Path.cwd() / "notebooks", shipped_notebooks()):
+        if folder.is_dir() and folder.resolve() not in folders:
             folders.append(folder.resolve())
     return folders
+
+
+def shipped_notebooks() -> Path:
+    """The folder of the notebooks (and their recipes) that come with speechlab."""
+    folder = resources.files("speechlab") / "notebooks"
+    if not isinstance(folder, Path):  # a zipped install: papermill needs real files
+        raise NotebookRunError(
+            f"speechlab's notebooks are not plain files ({folder}); install speechlab "
+            "unpacked (pip install speechlab) to run them."
+        )
+    return folder
 
 
 def list_notebooks() -> list[Path]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speechlab.errors import SpeechlabError
-from speechlab.models import cache_dir
+from speechlab.store import cache_dir
 
 __all__ = ["POLISH_SENTENCES", "Sample", "english_sample"]
 

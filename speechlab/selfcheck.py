@@ -16,7 +16,7 @@ from pathlib import Path
 
 from speechlab import audio as audio_io
 from speechlab.errors import SpeechlabError
-from speechlab.models import STORE, assemble
+from speechlab.store import STORE, assemble
 from speechlab.textnorm import plain
 
 __all__ = [

@@ -18,13 +18,13 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 @pytest.fixture(scope="session")
 def real_store_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache with both store models assembled once from the installed packages."""
-    from speechlab import models
+    from speechlab import store
 
     home = tmp_path_factory.mktemp("real-store")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPEECHLAB_HOME", str(home))
-        for name in models.STORE:
-            models.assemble(name)
+        for name in store.STORE:
+            store.assemble(name)
     return home
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from speechlab.asr.base import Recognizer
+from speechlab.asr.base import Recognizer, TranscribeOptions
 from speechlab.asr.inputs import AudioItem
 from speechlab.transcript import Transcript
 
@@ -68,12 +68,12 @@ class FakeRecognizer(Recognizer):
         self.hear = hear
         self.fail_after = fail_after
         self.seen: list[float] = []
-        self.options: list[dict[str, Any]] = []
+        self.options: list[TranscribeOptions] = []
 
     def _transcribe_items(
-        self, items: Iterator[AudioItem], batch_size: int, options: dict[str, Any]
+        self, items: Iterator[AudioItem], options: TranscribeOptions
     ) -> Iterator[Transcript]:
-        self.options.append(dict(options))
+        self.options.append(options)
         for item in items:
             if self.fail_after is not None and len(self.seen) >= self.fail_after:
                 raise RuntimeError("simulated crash")

@@ -1,7 +1,8 @@
 """speechlab-pl-ctc-small: real learned wav2vec2 weights for the CTC paths.
 
-The model (models/speechlab-pl-ctc-small, trained by notebooks/04_finetune.ipynb) has never
-heard the held-out sentences used here; the speech is synthetic (Kokoro int8, espeak-ng).
+The model (speechlab/store/models/speechlab-pl-ctc-small, trained by
+notebooks/04_finetune.ipynb) has never heard the held-out sentences used here; the speech is
+synthetic (Kokoro int8, espeak-ng).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import pytest
 from speechlab.asr import load_asr
 from speechlab.asr.inputs import AudioItem
 from speechlab.audio import Audio
-from speechlab.eval.normalize import model_card
-from speechlab.models import STORE, resolve, verify
+from speechlab.store import STORE, resolve, verify
+from speechlab.textnorm import model_card
 from speechlab.train.sentences import polish_sentences, split_sentences
 from speechlab.tts import load_tts
 from speechlab.tts.espeak_speech import EspeakSynthesizer
@@ -22,7 +23,7 @@ from speechlab.tts.espeak_speech import EspeakSynthesizer
 NAME = "speechlab-pl-ctc-small"
 pytestmark = [
     pytest.mark.realweights,
-    pytest.mark.skipif(NAME not in STORE, reason="models/speechlab-pl-ctc-small not trained yet"),
+    pytest.mark.skipif(NAME not in STORE, reason="speechlab-pl-ctc-small not trained yet"),
 ]
 HELD_OUT = split_sentences(polish_sentences(2000, seed=0), held_out=0.06, seed=0)[1]
 SILENCE = 0.4  # seconds between the separately spoken words
@@ -58,7 +59,7 @@ def test_held_out_sentences_with_a_training_voice(kokoro, small):
     cer = jiwer.cer(references, [model_card(h) for h in hypotheses])
     print(f"\nheld-out CER {cer:.3f}\n" + "\n".join(hypotheses))
     # The issue's target: CER <= 0.10. This model measures 0.043 here and 0.075 on all 120
-    # held-out utterances (models/speechlab-pl-ctc-small/README.md).
+    # held-out utterances (speechlab/store/models/speechlab-pl-ctc-small/README.md).
     assert cer <= 0.10
 
 

@@ -12,10 +12,10 @@ import soundfile as sf
 
 import speechlab
 from speechlab.asr import detect_backend, load_asr
-from speechlab.asr.inputs import AudioItem, DatasetError
+from speechlab.asr.inputs import AudioItem
 from speechlab.asr.wav2vec2 import Wav2Vec2Recognizer, iter_windows
 from speechlab.audio import Audio
-from speechlab.errors import AudioError, ModelNotFoundError
+from speechlab.errors import AudioError, DatasetError, ModelNotFoundError
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -197,8 +197,12 @@ def test_options_are_checked(tiny_ctc_dir, recognizer):
         load_asr(tiny_ctc_dir, decoder="magic")
     with pytest.raises(SpeechlabError, match="batch_size"):
         recognizer.transcribe(_noise(0.5, 1), batch_size=0)
-    with pytest.raises(SpeechlabError, match="Unknown transcribe options"):
+    with pytest.raises(SpeechlabError, match="unexpected keyword argument 'temperature'"):
         recognizer.transcribe(_noise(0.5, 1), temperature=0.2)
+    with pytest.raises(SpeechlabError, match="Its options: backend, device, threads"):
+        load_asr(tiny_ctc_dir, temprature=0.2)
+    with pytest.raises(SpeechlabError, match="compute_type is an option of Whisper models"):
+        load_asr(tiny_ctc_dir, compute_type="int8")
 
 
 def test_threads_are_applied_and_restored(tiny_ctc_dir):

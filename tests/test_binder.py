@@ -20,9 +20,9 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-#: What the notebooks need beyond the core: faster-whisper for "whisper-base", the packages
-#: the offline store assembles its models from.
-NEEDED_EXTRAS = {"whisper", "offline-models"}
+#: What the notebooks need beyond the core (faster-whisper is core): the packages the offline
+#: store assembles its models from.
+NEEDED_EXTRAS = {"offline-models"}
 BINDER_URL = re.compile(r"https://mybinder\.org/v2/gh/([^/\s)]+)/([^/\s)]+)/([^?\s)]+)\?([^\s)]+)")
 
 

@@ -1,4 +1,5 @@
-"""speechlab.eval.cli through typer's CliRunner (the tiny CTC model stands in for ASR)."""
+"""``speechlab eval`` and ``speechlab roundtrip`` (speechlab.cli.evaluation) through typer's
+CliRunner (the tiny CTC model stands in for ASR)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from eval_fixtures import CORPUS, make_folder
 from typer.testing import CliRunner
 
-from speechlab.eval.cli import app
+from speechlab.cli import app
 
 pytestmark = pytest.mark.timeout(300)
 runner = CliRunner()

@@ -1,15 +1,19 @@
-"""``speechlab finetune`` through typer's CliRunner, and ``python -m speechlab.train``."""
+"""``speechlab finetune`` (speechlab.cli.finetune) through typer's CliRunner, and under
+``torchrun -m speechlab finetune``."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import yaml
 from train_fixtures import TEXTS, TINY_CONFIG, make_manifest
 from typer.testing import CliRunner
 
-from speechlab.train.cli import app
+from speechlab.cli import app
 
 pytestmark = pytest.mark.timeout(120)
 runner = CliRunner()
@@ -35,7 +39,17 @@ def _yaml(tmp_path, **changes):
 def test_finetune_runs_from_yaml_with_overrides_and_prints_a_summary(tmp_path):
     path = _yaml(tmp_path)
     out = tmp_path / "out"
-    args = ["--config", str(path), "--out", str(out), "--max-steps", "2", "--set", "eval_every=0"]
+    args = [
+        "finetune",
+        "--config",
+        str(path),
+        "--out",
+        str(out),
+        "--max-steps",
+        "2",
+        "--set",
+        "eval_every=0",
+    ]
     result = runner.invoke(app, [*args, "--set", "learning_rate=1e-3"], env=WIDE)
     assert result.exit_code == 0, result.output
     assert "fine-tuned" in result.output and "new head" in result.output
@@ -46,8 +60,24 @@ def test_finetune_runs_from_yaml_with_overrides_and_prints_a_summary(tmp_path):
 
 def test_errors_are_one_line_and_exit_2(tmp_path):
     path = _yaml(tmp_path)
-    result = runner.invoke(app, ["--config", str(path), "--set", "strategy=lora"], env=WIDE)
+    result = runner.invoke(
+        app, ["finetune", "--config", str(path), "--set", "strategy=lora"], env=WIDE
+    )
     assert result.exit_code == 2
     assert "error: Unknown strategy 'lora'" in result.output
-    result = runner.invoke(app, ["--config", str(tmp_path / "none.yaml")], env=WIDE)
+    result = runner.invoke(app, ["finetune", "--config", str(tmp_path / "none.yaml")], env=WIDE)
     assert result.exit_code == 2 and "Config file not found" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_torchrun_dash_m_speechlab_finetune_runs_two_processes(tmp_path):
+    """What the README documents for several processes: ``torchrun ... -m speechlab finetune``."""
+    path = _yaml(tmp_path, out_dir=str(tmp_path / "out"), max_steps=2, eval_every=0)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node"]
+    command = [*torchrun, "2", "-m", "speechlab", "finetune", "--config", str(path)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **WIDE}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "fine-tuned" in done.stdout
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["world_size"] == 2

@@ -1,4 +1,4 @@
-"""`speechlab run` (speechlab.notebook_cli) through typer's CliRunner on a tiny app."""
+"""`speechlab run` (speechlab.cli.notebooks) through typer's CliRunner on a tiny app."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import typer
 from notebook_fixtures import FAILING_CELL, make_notebook
 from typer.testing import CliRunner
 
-from speechlab.notebook_cli import RunCommand, join_parameter_pairs, run_command, split_pair
+from speechlab.cli.notebooks import RunCommand, join_parameter_pairs, run_command, split_pair
 from speechlab.notebook_runs import ParameterError
 
 app = typer.Typer(add_completion=False)
-app.command("run", cls=RunCommand)(run_command)  # as speechlab/cli.py registers it
+app.command("run", cls=RunCommand)(run_command)  # as speechlab.cli registers it
 
 
 @app.callback()

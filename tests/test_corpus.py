@@ -1,4 +1,4 @@
-"""speechlab.eval.data: folders, manifests (ours and Common Voice's), datasets, bad input."""
+"""speechlab.corpus: folders, manifests (ours and Common Voice's), datasets, bad input."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import json
 import pytest
 from eval_fixtures import CORPUS, duration_of, make_folder, write_wav
 
-from speechlab.asr.inputs import DatasetError
-from speechlab.errors import AudioError
-from speechlab.eval.data import read_data
-from speechlab.eval.errors import EvalError
+from speechlab.corpus import read_data
+from speechlab.errors import AudioError, DatasetError
 
 
 def test_folder_reads_audio_with_same_stem_text(tmp_path):
@@ -31,11 +29,11 @@ def test_folder_errors_say_what_is_there(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.md").write_text("x")
-    with pytest.raises(EvalError, match=r"No audio files .* it holds \['notes.md'\]"):
+    with pytest.raises(DatasetError, match=r"No audio files .* it holds \['notes.md'\]"):
         read_data(empty)
     folder = make_folder(tmp_path / "corpus", CORPUS[:3])
     (folder / "a02.txt").unlink()
-    with pytest.raises(EvalError, match=r"1 of 3 audio files .* \['a02.wav'\].*a01.txt"):
+    with pytest.raises(DatasetError, match=r"1 of 3 audio files .* \['a02.wav'\].*a01.txt"):
         read_data(folder)
 
 
@@ -87,10 +85,10 @@ def test_manifest_errors(tmp_path):
     assert next(iter(read_data(bad, text_column="transcriptie").utterances)).reference == "x"
     header_only = tmp_path / "header.tsv"
     header_only.write_text("path\ttext\n", encoding="utf-8")
-    with pytest.raises(EvalError, match="no rows"):
+    with pytest.raises(DatasetError, match="no rows"):
         read_data(header_only)
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
-    with pytest.raises(EvalError, match="is empty"):
+    with pytest.raises(DatasetError, match="is empty"):
         read_data(tmp_path / "empty.csv")
     missing = tmp_path / "missing.tsv"
     missing.write_text("path\ttext\nnope.wav\tx\n", encoding="utf-8")
@@ -99,12 +97,12 @@ def test_manifest_errors(tmp_path):
 
 
 def test_other_inputs_are_refused_clearly(tmp_path):
-    with pytest.raises(EvalError, match="not found"):
+    with pytest.raises(DatasetError, match="not found"):
         read_data(tmp_path / "nowhere")
     write_wav(tmp_path / "one.wav", 0.5)
-    with pytest.raises(EvalError, match=r"neither a \.tsv/\.csv manifest nor a folder"):
+    with pytest.raises(DatasetError, match=r"neither a \.tsv/\.csv manifest nor a folder"):
         read_data(tmp_path / "one.wav")
-    with pytest.raises(EvalError, match="object of type int"):
+    with pytest.raises(DatasetError, match="object of type int"):
         read_data(42)
 
 
@@ -113,7 +111,7 @@ def test_synthetic_marker(tmp_path):
     (folder / "metadata.json").write_text(json.dumps({"synthetic": True}))
     assert read_data(folder).synthetic
     (folder / "metadata.json").write_text("[1, 2")
-    with pytest.raises(EvalError, match="not a JSON object"):
+    with pytest.raises(DatasetError, match="not a JSON object"):
         read_data(folder)
 
 
@@ -138,7 +136,7 @@ def test_datasets_in_common_voice_layout(tmp_path):
         read_data(plain, audio_column="speech", text_column="sentence")
     items = list(read_data(plain, audio_column="speech", text_column="words").utterances)
     assert [u.id for u in items] == ["a01.wav", "a02.wav", "a03.wav"]
-    with pytest.raises(EvalError, match="no rows"):
+    with pytest.raises(DatasetError, match="no rows"):
         read_data(datasets.Dataset.from_dict({"audio": [], "sentence": []}))
-    with pytest.raises(EvalError, match=r"DatasetDict with splits \['test'\]"):
+    with pytest.raises(DatasetError, match=r"DatasetDict with splits \['test'\]"):
         read_data(datasets.DatasetDict({"test": ds}))

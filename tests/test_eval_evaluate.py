@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 from eval_fixtures import CORPUS, FakeRecognizer, duration_of, heard_by_duration, make_folder
 
-from speechlab.errors import AudioError
+from speechlab.asr import TranscribeOptions
+from speechlab.errors import AudioError, DatasetError
 from speechlab.eval import EvalResult, evaluate
 from speechlab.eval.errors import EvalError
 from speechlab.eval.runlog import TRANSCRIPTS_FILE
+from speechlab.textnorm import NormalizerError
 
 pytestmark = pytest.mark.timeout(120)
 ALL = [duration_of(stem) for stem, _, _ in CORPUS]
@@ -45,7 +47,8 @@ def test_table_and_summary(corpus):
     assert s["utterances"] == 10 and s["model"] == "fake" and s["language"] == "pl"
     assert s["normalizer"] == "model-card" and s["synthetic"] is False
     assert s["audio_hours"] == pytest.approx(sum(ALL) / 3600)
-    assert fake.options == [{}]  # one call for 10 ≤ 4 batches of 8; lang is only for Whisper
+    # one call for 10 ≤ 4 batches of 8; every recognizer is told the language
+    assert fake.options == [TranscribeOptions(language="pl", batch_size=8)]
     assert fake.seen == ALL
     assert "WER" in repr(result) and "fake" in repr(result)
     top = result.top_confusions(20)
@@ -146,7 +149,7 @@ def test_references_are_taken_from_the_current_data_on_resume(corpus, tmp_path):
 
 def test_bad_inputs_fail_before_any_transcription(corpus, tmp_path):
     fake = FakeRecognizer(heard_by_duration())
-    with pytest.raises(EvalError, match="Unknown normaliser 'basic'"):
+    with pytest.raises(NormalizerError, match="Unknown normaliser 'basic'"):
         evaluate(fake, corpus, normalizer="basic", progress=False)
     with pytest.raises(EvalError, match="batch_size"):
         evaluate(fake, corpus, batch_size=0, progress=False)
@@ -156,7 +159,7 @@ def test_bad_inputs_fail_before_any_transcription(corpus, tmp_path):
     with pytest.raises(AudioError, match="empty"):
         evaluate(fake, corpus, progress=False)
     (tmp_path / "empty.tsv").write_text("path\ttext\n")
-    with pytest.raises(EvalError, match="no rows"):
+    with pytest.raises(DatasetError, match="no rows"):
         evaluate(fake, tmp_path / "empty.tsv", progress=False)
     assert fake.seen == []
 
@@ -169,18 +172,10 @@ def test_empty_streamed_dataset_is_an_error(corpus):
         evaluate(FakeRecognizer(heard_by_duration()), empty, progress=False)
 
 
-def test_whisper_gets_the_language(corpus):
-    from speechlab.asr.whisper import WhisperRecognizer
-
-    class FakeWhisper(WhisperRecognizer, FakeRecognizer):
-        def __init__(self) -> None:
-            FakeRecognizer.__init__(self, heard_by_duration())
-
-        _transcribe_items = FakeRecognizer._transcribe_items
-
-    fake = FakeWhisper()
+def test_every_recognizer_gets_the_language_code(corpus):
+    fake = FakeRecognizer(heard_by_duration())
     evaluate(fake, corpus, lang="en-us", progress=False, n_boot=0)
-    assert fake.options and all(o == {"language": "en"} for o in fake.options)
+    assert fake.options and all(o.language == "en" for o in fake.options)
 
 
 def test_a_real_ctc_recognizer_runs_through(tiny_ctc_dir, tmp_path):

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from speechlab.asr import load_asr
+from speechlab.cli import app
 from speechlab.eval import SENTENCES, cross_lingual, evaluate, roundtrip, synth_test_set
-from speechlab.eval.cli import app
 from speechlab.tts import load_tts
 
 pytestmark = [pytest.mark.realweights, pytest.mark.timeout(600)]

@@ -6,6 +6,8 @@ import json
 import re
 import shutil
 import subprocess
+import zipfile
+from importlib import resources
 from pathlib import Path
 
 import nbformat
@@ -29,6 +31,7 @@ from speechlab.notebook_runs import (
     parse_value,
     resolve_notebook,
     run_notebook,
+    shipped_notebooks,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,9 +107,21 @@ def test_short_names_resolve_in_the_working_directorys_notebooks(tmp_path, monke
 
 
 def test_the_repositorys_notebooks_resolve_from_anywhere(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no notebooks/ here: the source tree's are found
-    assert resolve_notebook("evaluate") == ROOT / "notebooks" / "03_evaluate.ipynb"
-    assert resolve_notebook("01_transcribe") == ROOT / "notebooks" / "01_transcribe.ipynb"
+    monkeypatch.chdir(tmp_path)  # no notebooks/ here: the package's are found
+    shipped = ROOT / "speechlab" / "notebooks"
+    assert shipped_notebooks() == shipped
+    assert resolve_notebook("evaluate") == shipped / "03_evaluate.ipynb"
+    assert resolve_notebook("01_transcribe") == shipped / "01_transcribe.ipynb"
+    assert (ROOT / "notebooks" / "03_evaluate.ipynb").resolve() == shipped / "03_evaluate.ipynb"
+
+
+def test_a_zipped_install_says_to_install_unpacked(tmp_path, monkeypatch):
+    with zipfile.ZipFile(tmp_path / "speechlab.zip", "w") as archive:
+        archive.writestr("speechlab/notebooks/00_tour.ipynb", "{}")
+    zipped = zipfile.Path(tmp_path / "speechlab.zip", "speechlab/")
+    monkeypatch.setattr(resources, "files", lambda _package: zipped)
+    with pytest.raises(NotebookRunError, match="install speechlab unpacked"):
+        shipped_notebooks()
 
 
 # ---------------------------------------------------------------------- checks before any kernel

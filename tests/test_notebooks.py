@@ -1,4 +1,5 @@
-"""The notebooks in notebooks/: stored clean, parameterised, thin, and run offline by papermill."""
+"""The notebooks in speechlab/notebooks/ (notebooks/ links there): stored clean,
+parameterised, thin, and run offline by papermill."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from notebook_fixtures import CDN_PLOTLY, INLINE_PLOTLY, make_notebook, plotly_o
 from speechlab.notebook_runs import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+FOLDER = ROOT / "speechlab" / "notebooks"
+NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
 #: This issue's workflow notebooks and the plotly figures each must show (00_tour is the
 #: widgets tour: run here too, its figures are widgets).
 WORKFLOWS = {"01_transcribe": 2, "02_speak": 3, "03_evaluate": 3, "04_finetune": 2, "05_adapt": 1}
@@ -74,7 +76,7 @@ def test_first_code_cell_is_tagged_parameters_and_the_kernel_is_python3(path):
 @pytest.mark.parametrize("name", sorted(WORKFLOWS))
 def test_workflow_notebooks_are_thin_and_render_plotly_offline(name):
     """They call the API and plot: no functions or classes of their own."""
-    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    nb = nbformat.read(FOLDER / f"{name}.ipynb", as_version=4)
     code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
     definitions = [
         node.name
@@ -84,7 +86,7 @@ def test_workflow_notebooks_are_thin_and_render_plotly_offline(name):
     ]
     assert not definitions
     assert any(RENDERER in source for source in code)
-    assert "out_dir" in papermill.inspect_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"))
+    assert "out_dir" in papermill.inspect_notebook(str(FOLDER / f"{name}.ipynb"))
 
 
 @pytest.mark.realweights

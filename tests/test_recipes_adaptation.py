@@ -7,15 +7,15 @@ import re
 import pytest
 from train_fixtures import TEXTS, FakeTTS, make_manifest, tiny_model
 
-from speechlab.train.adaptation import (
+from speechlab.recipes.adaptation import (
     ADAPT_RECIPE,
     adapt_strategies,
     adaptation_markdown,
     make_domain_corpora,
 )
+from speechlab.recipes.polish_ctc import Recipe, load_recipe
 from speechlab.train.errors import ConfigError
 from speechlab.train.medical_sentences import CLINICAL_SENTENCES, medical_sentences
-from speechlab.train.recipe import Recipe, load_recipe
 from speechlab.train.sentences import plural, polish_sentences, split_sentences
 
 pytestmark = pytest.mark.timeout(300)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from speechlab import models
+from speechlab import store
 
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER_PACKAGES = {"ipywidgets", "anywidget", "plotly", "IPython", "ipykernel", "jupyterlab"}
@@ -26,6 +26,14 @@ def test_layout_from_the_design_card():
         assert (ROOT / folder).is_dir(), folder
     for file in ("pyproject.toml", "README.md", "CONTRIBUTING.md", ".ci/run", "Makefile"):
         assert (ROOT / file).is_file(), file
+
+
+def test_assets_live_in_the_package_and_the_top_level_folders_point_there():
+    notebooks = ROOT / "notebooks"
+    assert notebooks.is_symlink() and notebooks.readlink() == Path("speechlab/notebooks")
+    assert [p.name for p in (ROOT / "widgets").iterdir()] == ["README.md"]
+    stems = {p.stem for p in (ROOT / "speechlab" / "widgets" / "static").iterdir()}
+    assert stems == {"viewer", "copy"}
 
 
 def test_core_never_imports_jupyter_packages():
@@ -67,7 +75,7 @@ def test_no_torchaudio_anywhere_in_the_dependencies():
 
 def test_offline_models_extra_carries_every_store_package():
     extra = set(_pyproject()["project"]["optional-dependencies"]["offline-models"])
-    for model in models.STORE.values():
+    for model in store.STORE.values():
         for requirement in model.requirements:
             if requirement == "speechlab":  # speechlab's own models ship inside speechlab
                 continue
@@ -102,6 +110,12 @@ def test_wheel_ships_the_frontend_and_type_marker(tmp_path):
     (wheel,) = tmp_path.glob("speechlab-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "speechlab/py.typed" in names
-    assert any(n.startswith("speechlab/_frontend/") for n in names)
-    assert "speechlab/_notebooks/00_tour.ipynb" in names
+    for asset in ("viewer.js", "viewer.css", "copy.js"):
+        assert f"speechlab/widgets/static/{asset}" in names
+    assert "speechlab/notebooks/00_tour.ipynb" in names
+    assert "speechlab/notebooks/04_finetune.yaml" in names
+    assert not [n for n in names if n.startswith(("speechlab/_frontend/", "speechlab/_notebooks/"))]
+    own = "speechlab/store/models/speechlab-pl-ctc-small"
+    assert {f"{own}/checksums.json", f"{own}/model.safetensors"} <= set(names)
+    assert not [n for n in names if n.startswith("speechlab/_models/")]
     assert not [n for n in names if n.endswith((".onnx", ".bin", ".npz"))]

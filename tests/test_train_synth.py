@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from train_fixtures import FakeTTS
 
-from speechlab.eval.data import read_data
+from speechlab.corpus import read_data
 from speechlab.train import finetune
 from speechlab.train.errors import ConfigError, TrainDataError
 from speechlab.train.synth import MANIFEST_COLUMNS, plan_corpus, synth_corpus

@@ -8,9 +8,9 @@ import pytest
 from speechlab.errors import SpeechlabError, UnsupportedLanguageError
 from speechlab.textnorm import plain
 from speechlab.tts import SAMPLE_RATE, Synthesizer, TextError, load_tts
+from speechlab.tts.base import Output
 from speechlab.tts.chunking import MAX_TOKENS, clean_text
 from speechlab.tts.g2p import to_vocab
-from speechlab.tts.kokoro_onnx import Output
 from speechlab.tts.voices import VoiceError
 
 pytestmark = [pytest.mark.realweights, pytest.mark.timeout(600)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import shutil
@@ -9,8 +10,8 @@ import shutil
 import numpy as np
 import pytest
 
-from speechlab.tts import load_tts
-from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME
+from speechlab.tts import KokoroRuntime, Output, load_tts
+from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME, KokoroOnnx
 
 onnx = pytest.importorskip("onnx")
 
@@ -80,3 +81,13 @@ def test_official_layout_gives_word_times(real_store, tmp_path):
     assert words[0].start == pytest.approx(token)  # after the BOS pad
     assert all(a.end <= b.start for a, b in itertools.pairwise(words))
     assert words[-1].end == pytest.approx((n + 1) * token)
+
+
+@pytest.mark.realweights
+def test_the_onnx_runtime_meets_the_contract(real_store):
+    tts = load_tts(real_store / "models" / "kokoro-82m-int8")
+    assert isinstance(tts.model, KokoroOnnx) and isinstance(tts.model, KokoroRuntime)
+    assert inspect.signature(KokoroOnnx.__call__) == inspect.signature(KokoroRuntime.__call__)
+    out = tts.model([0, 1, 2, 0], tts.voice_bank.style(tts.default_voice, 2), 1.0)
+    assert isinstance(out, Output) and out.audio.dtype == np.float32 and out.audio.ndim == 1
+    assert out.durations is None  # this export has no durations output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from typer.testing import CliRunner
 
 from speechlab.cli import app
 from speechlab.errors import ModelNotFoundError
-from speechlab.models import sha256_file
-from speechlab.tts import detect_backend, load_tts
+from speechlab.store import sha256_file
+from speechlab.tts import KokoroRuntime, Output, detect_backend, load_tts
 from speechlab.tts.export import VARIANT_FILES, ExportError, export_onnx, parity
 from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME
 from speechlab.tts.kokoro_torch import KokoroTorch, kokoro_config, random_model_dir
@@ -57,6 +58,15 @@ def test_auto_backend_picks_torch_for_a_pth_folder(random_kokoro, tmp_path):
     tts = load_tts(random_kokoro, voice="xx_random0")
     assert isinstance(tts.model, KokoroTorch)
     assert tts.voices == ["xx_random0", "xx_random1"]
+
+
+def test_the_torch_runtime_meets_the_contract(random_kokoro):
+    tts = load_tts(random_kokoro, voice="xx_random0")
+    assert isinstance(tts.model, KokoroTorch) and isinstance(tts.model, KokoroRuntime)
+    assert inspect.signature(KokoroTorch.__call__) == inspect.signature(KokoroRuntime.__call__)
+    out = tts.model([0, 1, 2, 0], tts.voice_bank.style(tts.default_voice, 2), 1.0)
+    assert isinstance(out, Output) and out.audio.dtype == np.float32 and out.audio.ndim == 1
+    assert out.durations is not None and len(out.durations) == 4  # BOS, 2 tokens, EOS
 
 
 def test_torch_backend_speaks_polish_with_word_times(random_kokoro):

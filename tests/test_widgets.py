@@ -9,14 +9,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+import speechlab.widgets
 from speechlab import Audio, Segment, SpeechlabError, Transcript, load
 from speechlab.tts import Speech, SpeechChunk
 from speechlab.tts.voices import parse_blend
-from speechlab.widgets import AlignmentViewer, VoiceMixer, WidgetError, _frontend, mixer, view
+from speechlab.widgets import AlignmentViewer, VoiceMixer, WidgetError, mixer, view
 from speechlab.widgets.copy import CopyButton
-from speechlab.widgets.mixer import blend_spec
 from speechlab.widgets.signals import envelope, log_mel, wav_bytes
 from speechlab.widgets.tiers import Tier, speech_tiers, transcript_tiers
+from speechlab.widgets.voice_mixer import blend_spec
 
 RATE = 24_000
 
@@ -64,28 +65,28 @@ def _record(widget: Any, monkeypatch: pytest.MonkeyPatch) -> Sent:
 # --------------------------------------------------------------------------- front-end files
 
 
-def test_frontend_files_are_found_in_the_source_tree():
-    for name in ("viewer.js", "viewer.css", "copy.js"):
-        path = _frontend.frontend_file(name)
-        assert path.is_file()
-        assert path.parent.name in {"widgets", "_frontend"}
-    assert "export default" in _frontend.frontend_file("viewer.js").read_text()
+def test_every_widget_points_at_front_end_files_inside_the_package():
+    package = Path(speechlab.widgets.__file__).parent
+    for widget in (AlignmentViewer, CopyButton):
+        for key in ("_esm", "_css"):
+            value = widget.__dict__.get(key)
+            if value is None:
+                continue
+            path = Path(str(getattr(value, "_path", value)))  # anywidget wraps it on subclassing
+            assert path.is_file(), path
+            assert path.parent == package / "static", path
+    assert "export default" in (package / "static" / "viewer.js").read_text()
 
 
-def test_frontend_prefers_the_wheel_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    package = tmp_path / "speechlab"
-    for folder in (package / "_frontend", tmp_path / "widgets"):
-        folder.mkdir(parents=True)
-        (folder / "viewer.js").write_text(f"// {folder.name}")
-    monkeypatch.setattr(_frontend, "_PACKAGE", package)
-    assert _frontend.frontend_file("viewer.js") == package / "_frontend" / "viewer.js"
-    (package / "_frontend" / "viewer.js").unlink()
-    assert _frontend.frontend_file("viewer.js") == tmp_path / "widgets" / "viewer.js"
-
-
-def test_missing_frontend_file_says_to_reinstall():
-    with pytest.raises(WidgetError, match="Reinstall speechlab"):
-        _frontend.frontend_file("no-such-module.js")
+def test_no_widgets_module_shares_its_name_with_a_public_name():
+    """``from speechlab.widgets import mixer`` must give the function, never a module."""
+    package = Path(speechlab.widgets.__file__).parent
+    modules = {path.stem for path in package.glob("*.py")}
+    assert not modules & set(speechlab.widgets.__all__)
+    for module in modules:
+        source = (package / f"{module}.py").read_text()
+        assert f"\ndef {module}(" not in source and f"\nclass {module}(" not in source, module
+    assert callable(mixer) and callable(view)
 
 
 # --------------------------------------------------------------------------- signals

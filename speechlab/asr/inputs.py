@@ -15,16 +15,10 @@ from typing import Any
 
 from speechlab import audio as audio_io
 from speechlab.audio import Audio, Seconds
-from speechlab.errors import AudioError, SpeechlabError
+from speechlab.corpus import dataset_corpus, is_dataset
+from speechlab.errors import AudioError
 
-__all__ = ["AudioItem", "DatasetError", "arrow_rows", "is_single", "iter_items", "row_audio"]
-
-
-class DatasetError(SpeechlabError, KeyError):
-    """A dataset lacks a column or holds something that is not audio."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
+__all__ = ["AudioItem", "is_single", "iter_items"]
 
 
 @dataclass
@@ -63,7 +57,7 @@ def iter_items(
     if is_single(x):
         yield _item(0, x)
         return
-    if _is_dataset(x):
+    if is_dataset(x):
         yield from _dataset_items(x, audio_column, text_column)
         return
     if isinstance(x, Iterable) and not isinstance(x, dict):
@@ -89,63 +83,10 @@ def _item(index: int, element: Any, reference: str | None = None) -> AudioItem:
     return AudioItem(index, decoded.source, decoded.duration, audio=decoded, reference=reference)
 
 
-def _is_dataset(x: Any) -> bool:
-    module = type(x).__module__ or ""
-    return module.startswith("datasets.") and hasattr(x, "column_names")
-
-
 def _dataset_items(ds: Any, audio_column: str, text_column: str | None) -> Iterator[AudioItem]:
-    columns = list(ds.column_names or [])
-    features = getattr(ds, "features", None) or {}
-    if columns and audio_column not in columns:
-        raise DatasetError(
-            f"The dataset has no audio column {audio_column!r}; its columns are {columns}. "
-            "Pass audio_column=... ."
-        )
-    if text_column is not None and columns and text_column not in columns:
-        raise DatasetError(
-            f"The dataset has no text column {text_column!r}; its columns are {columns}. "
-            "Pass text_column=... (or None)."
-        )
-    feature = features.get(audio_column) if hasattr(features, "get") else None
-    is_audio_feature = type(feature).__name__ == "Audio"
-    rows = arrow_rows(ds) if is_audio_feature else iter(ds)
-    for index, row in enumerate(rows):
-        reference = row.get(text_column) if text_column else None
-        yield _item(index, row_audio(row.get(audio_column), audio_column, index), reference)
-
-
-def arrow_rows(ds: Any, batch_size: int = 64) -> Iterator[dict[str, Any]]:
-    """Rows with the audio column as stored ({'bytes', 'path'}), decoded later by soundfile.
-
-    datasets >= 4 decodes (and, when streaming, encodes) Audio features with torchcodec and
-    FFmpeg; reading through Arrow skips both.
-    """
-    try:
-        for table in ds.with_format("arrow").iter(batch_size=batch_size):
-            yield from table.to_pylist()
-    except ImportError as exc:
-        raise DatasetError(
-            f"This dataset can only be read through datasets' own audio decoding ({exc}). "
-            "Install torchcodec, or load it without streaming."
-        ) from exc
-
-
-def row_audio(value: Any, column: str, index: int) -> Any:
-    """A dataset cell as something ``audio.load`` takes."""
-    if isinstance(value, dict):
-        if value.get("array") is not None:
-            return (value["array"], value.get("sampling_rate"))
-        if value.get("bytes"):
-            return value["bytes"]
-        if value.get("path"):
-            return value["path"]
-    if isinstance(value, str | bytes | os.PathLike):
-        return value
-    if hasattr(value, "get_all_samples"):  # a torchcodec AudioDecoder
-        samples = value.get_all_samples()
-        return (samples.data.numpy(), samples.sample_rate)
-    raise DatasetError(
-        f"Row {index}: column {column!r} holds {type(value).__name__}, not audio "
-        "(expected a datasets Audio feature, a path, bytes or {'array', 'sampling_rate'})."
+    corpus = dataset_corpus(
+        ds, audio_column=audio_column, text_column=text_column, with_text=text_column is not None
     )
+    for index, utterance in enumerate(corpus.utterances):
+        reference = utterance.reference if text_column else None
+        yield _item(index, utterance.audio, reference)

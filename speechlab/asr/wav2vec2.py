@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from speechlab import audio as audio_io
-from speechlab.asr.base import MIN_DURATION, Recognizer, empty_transcript
+from speechlab.asr.base import Recognizer, TranscribeOptions
 from speechlab.asr.ctc_decode import BeamDecoder, CTCVocab, greedy_decode, load_beam_decoder
 from speechlab.asr.ctc_runtime import load_ctc_model
 from speechlab.asr.feature_chunks import DEFAULT_CHUNK_FRAMES
@@ -32,7 +32,6 @@ from speechlab.transcript import Transcript
 
 __all__ = ["Wav2Vec2Recognizer", "iter_windows", "plan_batches"]
 
-_SILENCE = 1e-5  # peak below which an input counts as digital silence
 _GROUP = 8  # items gathered per batch_size before length-sorting (bucketing)
 
 
@@ -197,11 +196,16 @@ class Wav2Vec2Recognizer(Recognizer):
 
     # ------------------------------------------------------------------ transcription
 
+    def _decodes_whole(self, item: AudioItem) -> bool:
+        return item.duration * self.sample_rate <= self.chunk_samples  # longer: in windows
+
+    def _result_language(self, options: TranscribeOptions) -> str | None:
+        return self.language  # a CTC model hears the language it was trained on
+
     def _transcribe_items(
-        self, items: Iterator[AudioItem], batch_size: int, options: dict[str, Any]
+        self, items: Iterator[AudioItem], options: TranscribeOptions
     ) -> Iterator[Transcript]:
-        if options:
-            raise SpeechlabError(f"Unknown transcribe options for wav2vec2: {sorted(options)}.")
+        batch_size = options.batch_size
         group: list[AudioItem] = []
         for item in items:
             group.append(item)
@@ -215,16 +219,8 @@ class Wav2Vec2Recognizer(Recognizer):
         done: dict[int, Transcript] = {}
         short: list[tuple[AudioItem, np.ndarray]] = []
         for item in group:
-            if item.duration < MIN_DURATION:
-                done[item.index] = empty_transcript(item, self.language)
-            elif item.duration * self.sample_rate > self.chunk_samples:
-                continue  # long: streamed below, in order
-            else:
-                wave = item.load(self.sample_rate).samples
-                if np.any(np.abs(wave) > _SILENCE):
-                    short.append((item, wave))
-                else:  # digital silence: nothing to hear
-                    done[item.index] = empty_transcript(item, self.language)
+            if self._decodes_whole(item):  # else long: streamed below, in order
+                short.append((item, item.load(self.sample_rate).samples))
         short.sort(key=lambda pair: len(pair[1]), reverse=True)
         lengths = [len(w) for _, w in short]
         for batch in plan_batches(lengths, batch_size, self.max_padding, self.max_batch_samples):

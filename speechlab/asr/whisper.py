@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from speechlab.asr.base import MIN_DURATION, Recognizer, empty_transcript
+from speechlab.asr.base import Recognizer, TranscribeOptions, language_code
 from speechlab.asr.inputs import AudioItem
-from speechlab.errors import ModelNotFoundError, SpeechlabError, UnsupportedLanguageError
+from speechlab.errors import ModelNotFoundError, UnsupportedLanguageError
 from speechlab.transcript import Segment, Transcript
 
 __all__ = ["WhisperRecognizer"]
@@ -39,13 +38,8 @@ class WhisperRecognizer(Recognizer):
         beam_size: int = 5,
         word_timestamps: bool = True,
     ) -> None:
-        try:
-            from faster_whisper import WhisperModel
-            from faster_whisper.tokenizer import _LANGUAGE_CODES
-        except ImportError as exc:
-            raise SpeechlabError(
-                "The Whisper backend needs faster-whisper: pip install 'speechlab[whisper]'."
-            ) from exc
+        from faster_whisper import WhisperModel
+
         self.model_dir = Path(model_dir)
         if not (self.model_dir / "model.bin").is_file():
             raise ModelNotFoundError(
@@ -53,11 +47,8 @@ class WhisperRecognizer(Recognizer):
                 "store's 'whisper-base' or a faster-whisper directory such as "
                 "Systran/faster-whisper-small."
             )
-        if language is not None and language not in _LANGUAGE_CODES:
-            raise UnsupportedLanguageError(
-                f"Whisper does not know the language {language!r}; use an ISO 639-1 code such "
-                "as 'pl' or 'en', or None to detect it."
-            )
+        language = language_code(language)
+        _check_language(language)
         self.language = language
         self.beam_size = beam_size
         self.word_timestamps = word_timestamps
@@ -70,20 +61,12 @@ class WhisperRecognizer(Recognizer):
         )
 
     def _transcribe_items(
-        self, items: Iterator[AudioItem], batch_size: int, options: dict[str, Any]
+        self, items: Iterator[AudioItem], options: TranscribeOptions
     ) -> Iterator[Transcript]:
-        language = options.pop("language", self.language)
-        if options:
-            raise SpeechlabError(f"Unknown transcribe options for whisper: {sorted(options)}.")
+        language = options.language or self.language
+        _check_language(language)
         for item in items:
-            if item.duration < MIN_DURATION:
-                yield empty_transcript(item, language)
-                continue
-            samples = item.load(self.sample_rate).samples
-            if not np.any(np.abs(samples) > 1e-5):
-                yield empty_transcript(item, language)
-                continue
-            yield self._transcribe_one(item, samples, language)
+            yield self._transcribe_one(item, item.load(self.sample_rate).samples, language)
 
     def _transcribe_one(
         self, item: AudioItem, samples: np.ndarray, language: str | None
@@ -113,4 +96,15 @@ class WhisperRecognizer(Recognizer):
             item.duration,
             item.source,
             reference=item.reference,
+        )
+
+
+def _check_language(language: str | None) -> None:
+    """A typed error, before any decoding, for a code Whisper does not know."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    if language is not None and language not in _LANGUAGE_CODES:
+        raise UnsupportedLanguageError(
+            f"Whisper does not know the language {language!r}; use an ISO 639-1 code such "
+            "as 'pl' or 'en', or None to detect it."
         )

@@ -1,8 +1,4 @@
-"""``speechlab eval`` and ``speechlab roundtrip``: evaluation from the command line.
-
-``eval_command`` and ``roundtrip_command`` are registered on the main app in
-``speechlab/cli.py``; ``app`` here holds the same two commands on their own.
-"""
+"""``speechlab eval`` and ``speechlab roundtrip``: error rates from the command line."""
 
 from __future__ import annotations
 
@@ -13,11 +9,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from speechlab.cli_support import console, friendly
-from speechlab.eval.errors import EvalError
+from speechlab.cli.support import console, friendly
+from speechlab.eval import EvalError, evaluate, roundtrip
 from speechlab.eval.results import percent, percent_range
+from speechlab.textnorm import get_normalizer
 
-__all__ = ["app", "eval_command", "roundtrip_command"]
+__all__ = ["eval_command", "roundtrip_command"]
 
 
 @friendly
@@ -41,9 +38,6 @@ def eval_command(
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
 ) -> None:
     """Word and character error rates (95 % bootstrap CIs) of an ASR model on labelled speech."""
-    from speechlab.eval.evaluate import evaluate
-    from speechlab.eval.normalize import get_normalizer
-
     get_normalizer(normalizer)  # a typo fails before any model is loaded
     source = _open_data(data, lang, split)
     result = evaluate(
@@ -74,8 +68,6 @@ def roundtrip_command(
     out: Annotated[Path | None, typer.Option(help="Results folder.")] = None,
 ) -> None:
     """TTS→ASR round trip: speak texts with each voice, transcribe them, WER/CER per voice."""
-    from speechlab.eval.normalize import get_normalizer
-    from speechlab.eval.roundtrip import roundtrip
     from speechlab.samples import POLISH_SENTENCES
 
     get_normalizer(normalizer)
@@ -167,8 +159,3 @@ def _print_summary(kind: str, s: dict[str, Any], out: Path | None) -> None:
     for key, value in rows:
         table.add_row(key, escape(value))
     console.print(table)
-
-
-app = typer.Typer(help="Evaluate speech recognition.", no_args_is_help=True, add_completion=False)
-app.command("eval")(eval_command)
-app.command("roundtrip")(roundtrip_command)

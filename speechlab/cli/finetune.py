@@ -1,7 +1,7 @@
 """``speechlab finetune``: CTC fine-tuning from a YAML config.
 
-``finetune_command`` is registered on the main app in ``speechlab/cli.py``; ``python -m
-speechlab.train`` runs it on its own (what ``torchrun -m speechlab.train`` launches).
+Several processes: ``torchrun --nproc_per_node N -m speechlab finetune --config ft.yaml``
+(``python -m speechlab`` is this command line; see ``speechlab/__main__.py``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from speechlab.cli_support import console, friendly
+from speechlab.cli.support import console, friendly
 
-__all__ = ["app", "finetune_command"]
+__all__ = ["finetune_command"]
 
 
 @friendly
@@ -36,10 +36,10 @@ def finetune_command(
 ) -> None:
     """Fine-tune a wav2vec2-family CTC model; a rerun with the same out_dir resumes.
 
-    Several processes: torchrun --nproc_per_node N -m speechlab.train --config ft.yaml
+    Several processes: torchrun --nproc_per_node N -m speechlab finetune --config ft.yaml
     """
-    from speechlab.train.config import load_config, parse_overrides
-    from speechlab.train.finetune import finetune
+    from speechlab.train import finetune, load_config
+    from speechlab.train.config import parse_overrides
 
     changes = parse_overrides(overrides or [])
     if out is not None:
@@ -72,9 +72,3 @@ def finetune_command(
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
-
-
-#: The command on its own (``python -m speechlab.train``); the main CLI registers
-#: ``finetune_command`` as ``speechlab finetune``.
-app = typer.Typer(help="Fine-tune CTC speech recognizers.", add_completion=False)
-app.command("finetune")(finetune_command)

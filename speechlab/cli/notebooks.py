@@ -1,6 +1,6 @@
 """``speechlab run``: execute a notebook headless (papermill) into a run folder.
 
-Registered on the main app in ``speechlab/cli.py`` with
+Registered on the main app in ``speechlab/cli/__init__.py`` with
 ``app.command("run", cls=RunCommand)(run_command)``: ``RunCommand`` lets ``-p`` take two
 values (``-p NAME VALUE``, repeatable), as papermill's own CLI does, which typer cannot
 declare. Without it ``-p NAME=VALUE`` still works.
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from speechlab.cli_support import console, friendly
+from speechlab.cli.support import console, friendly
 from speechlab.notebook_runs import ParameterError
 
 __all__ = ["RunCommand", "run_command"]

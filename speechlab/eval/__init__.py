@@ -6,22 +6,22 @@ result = evaluate("whisper-base", "cv-pl/test.tsv", lang="pl", out="runs/cv-pl")
 ```
 
 Importing this package is light: pandas, jiwer, tqdm, datasets and the models are
-imported inside the functions that use them. (``evaluate`` and ``roundtrip`` are the
-functions; their modules are ``sys.modules["speechlab.eval.evaluate"]`` etc.)
+imported inside the functions that use them. ``read_data`` and the normalisers live on
+the ground floor (``speechlab.corpus``, ``speechlab.textnorm``) and are re-exported here.
 """
 
 from __future__ import annotations
 
+from speechlab.corpus import read_data
 from speechlab.eval.confusions import align_chars, confusion_matrix, top_confusions
 from speechlab.eval.crosslingual import CrossLingualResult, cross_lingual, synth_test_set
-from speechlab.eval.data import read_data
 from speechlab.eval.errors import EvalError
-from speechlab.eval.evaluate import evaluate
+from speechlab.eval.evaluation import evaluate
 from speechlab.eval.metrics import bootstrap_cis, score
-from speechlab.eval.normalize import NORMALIZERS, get_normalizer, model_card, whisper
 from speechlab.eval.results import EvalResult
-from speechlab.eval.roundtrip import RoundTripResult, roundtrip
+from speechlab.eval.round_trip import RoundTripResult, roundtrip
 from speechlab.eval.sentences import SENTENCES
+from speechlab.textnorm import NORMALIZERS, get_normalizer, model_card, whisper
 
 __all__ = [
     "NORMALIZERS",

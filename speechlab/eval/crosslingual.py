@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from speechlab.eval.errors import EvalError
-from speechlab.eval.evaluate import evaluate
+from speechlab.eval.evaluation import evaluate
 from speechlab.eval.models import open_recognizer, open_synthesizer
-from speechlab.eval.normalize import Normalizer
 from speechlab.eval.results import (
     EvalResult,
     ensure_folder,
@@ -33,6 +32,7 @@ from speechlab.eval.results import (
     write_json,
 )
 from speechlab.eval.sentences import SENTENCES
+from speechlab.textnorm import Normalizer
 
 if TYPE_CHECKING:
     import pandas as pd

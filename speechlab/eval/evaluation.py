@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from speechlab import __version__
-from speechlab.eval.data import Corpus, Utterance, read_data
+from speechlab.corpus import Corpus, Utterance, read_data
 from speechlab.eval.errors import EvalError
 from speechlab.eval.metrics import check_bootstrap
-from speechlab.eval.models import language_options, open_recognizer
-from speechlab.eval.normalize import Normalizer, get_normalizer, normalizer_name
+from speechlab.eval.models import open_recognizer
 from speechlab.eval.results import EvalResult, now, score_rows
 from speechlab.eval.runlog import RunLog
+from speechlab.textnorm import Normalizer, get_normalizer, normalizer_name
 
 __all__ = ["evaluate"]
 
@@ -51,10 +51,11 @@ def evaluate(
     """Transcribe ``data`` with ``recognizer`` and score it against the references.
 
     ``recognizer``: a Recognizer or a model spec for ``load_asr``. ``data``: a datasets
-    Dataset/IterableDataset, a .tsv/.csv manifest or a folder (see ``speechlab.eval.data``).
-    ``normalizer``: ``model-card``, ``whisper``, ``none`` or a function. ``lang`` is passed
-    to Whisper and recorded. ``synthetic=True`` labels the corpus synthetic (corpora made by
-    ``synth_test_set`` are labelled so anyway). ``n_boot``/``seed``: bootstrap CIs.
+    Dataset/IterableDataset, a .tsv/.csv manifest or a folder (see ``speechlab.corpus``).
+    ``normalizer``: ``model-card``, ``whisper``, ``none`` or a function. ``lang`` goes
+    to the recognizer (Whisper decodes in it) and is recorded. ``synthetic=True`` labels the
+    corpus synthetic (corpora made by ``synth_test_set`` are labelled so anyway).
+    ``n_boot``/``seed``: bootstrap CIs.
     """
     normalize = get_normalizer(normalizer)  # bad arguments fail before any work
     check_bootstrap(n_boot)
@@ -62,12 +63,11 @@ def evaluate(
         raise EvalError(f"batch_size must be a positive integer, got {batch_size!r}.")
     corpus = read_data(data, audio_column=audio_column, text_column=text_column)
     recognizer, model = open_recognizer(recognizer)
-    options = language_options(recognizer, lang)
     if out is None:
-        rows = _transcribe(recognizer, model, corpus, None, batch_size, progress, options)
+        rows = _transcribe(recognizer, model, corpus, None, batch_size, progress, lang)
     else:
         with RunLog(out, {"model": model, "language": lang}) as log:
-            rows = _transcribe(recognizer, model, corpus, log, batch_size, progress, options)
+            rows = _transcribe(recognizer, model, corpus, log, batch_size, progress, lang)
     if not rows:
         raise EvalError(f"{corpus.source} holds no utterances; nothing to evaluate.")
     synthetic = bool(synthetic or corpus.synthetic)
@@ -98,7 +98,7 @@ def _transcribe(
     log: RunLog | None,
     batch_size: int,
     progress: bool,
-    options: dict[str, Any],
+    lang: str | None,
 ) -> list[dict[str, Any]]:
     """Rows (id, path, duration, reference, hypothesis) in corpus order; ids in ``log`` are
     not transcribed again, new ones are appended to it as they finish."""
@@ -118,7 +118,7 @@ def _transcribe(
             bar.update(len(chunk) - len(todo))
             if todo:
                 transcripts = recognizer.transcribe_iter(
-                    [u.audio for u in todo], batch_size=batch_size, progress=False, **options
+                    [u.audio for u in todo], language=lang, batch_size=batch_size, progress=False
                 )
                 for utterance, transcript in zip(todo, transcripts, strict=True):
                     row = {

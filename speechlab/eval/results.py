@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from speechlab.eval.errors import EvalError
 from speechlab.eval.metrics import score
-from speechlab.eval.normalize import Normalizer
+from speechlab.textnorm import Normalizer
 
 if TYPE_CHECKING:
     import pandas as pd

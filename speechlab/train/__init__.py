@@ -15,7 +15,7 @@ from __future__ import annotations
 from speechlab.train.config import STRATEGIES, TrainConfig, load_config
 from speechlab.train.data import Position, TrainingData, collate, load_eval_set
 from speechlab.train.errors import ConfigError, TrainDataError, TrainError, VocabError
-from speechlab.train.finetune import StepInfo, TrainResult, finetune
+from speechlab.train.fine_tuning import StepInfo, TrainResult, finetune
 from speechlab.train.synth import SynthPlan, plan_corpus, synth_corpus
 from speechlab.train.vocab import Vocab, build_vocab
 

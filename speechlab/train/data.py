@@ -1,4 +1,4 @@
-"""Training inputs: utterances from ``speechlab.eval.data.read_data``, normalised, filtered,
+"""Training inputs: utterances from ``speechlab.corpus.read_data``, normalised, filtered,
 augmented, in seeded length-grouped batches that a resumed run can re-enter exactly.
 
 * Sources: a manifest (.tsv/.csv), a folder of audio + same-stem .txt, or a datasets
@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from speechlab import audio as audio_io
-from speechlab.eval.data import Utterance, read_data
-from speechlab.eval.errors import EvalError
-from speechlab.eval.normalize import Normalizer, get_normalizer
+from speechlab.corpus import Utterance, read_data
+from speechlab.errors import DatasetError
+from speechlab.textnorm import Normalizer, get_normalizer
 from speechlab.train.augment import AugmentPlan, apply_plan, choose_plan, seeded
 from speechlab.train.errors import TrainDataError
 from speechlab.train.vocab import Vocab, build_vocab
@@ -388,15 +388,9 @@ def open_source(source: Any) -> Any:
 
 def _read(source: Any, columns: dict[str, str | None], role: str) -> Any:
     """``read_data(source)`` with its errors worded for training."""
-    is_path = isinstance(source, str | os.PathLike)
-    if not is_path and not (type(source).__module__ or "").startswith("datasets."):
-        raise TrainDataError(
-            f"Cannot use an object of type {type(source).__name__} as {role} data. Pass a "
-            "folder, a .tsv/.csv manifest, or a datasets Dataset/IterableDataset."
-        )
     try:
         return read_data(source, **columns)
-    except EvalError as exc:
+    except DatasetError as exc:
         raise TrainDataError(f"Cannot use {_label(source)} as {role} data: {exc}") from exc
 
 

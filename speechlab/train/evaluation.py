@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from speechlab.asr.ctc_decode import greedy_decode
-from speechlab.eval.metrics import align_counts, error_rate
-from speechlab.eval.normalize import Normalizer, get_normalizer
+from speechlab.error_rates import align_counts, corpus_rate
+from speechlab.textnorm import Normalizer, get_normalizer
 from speechlab.train.data import collate
 from speechlab.train.model import base_model
 from speechlab.train.optim import autocast
@@ -70,6 +70,4 @@ def ctc_cer(
         )
         hypotheses.extend(normalize(t) for t in texts)
     counts = align_counts([ref for _, ref in items], hypotheses, "char")
-    errors = sum(c.errors for c in counts)
-    length = sum(c.reference_length for c in counts)
-    return error_rate(errors, length), hypotheses
+    return corpus_rate(counts), hypotheses

@@ -18,7 +18,7 @@ What ``out_dir`` receives:
 * ``metrics.csv`` (step, loss, lr, cer, elapsed), ``vocab/``, ``config.yaml``,
   ``result.json``.
 
-Several processes (``torchrun --nproc_per_node N -m speechlab.train --config ft.yaml``, or
+Several processes (``torchrun --nproc_per_node N -m speechlab finetune --config ft.yaml``, or
 ``accelerate launch``) train one model with DistributedDataParallel; rank 0 evaluates and
 writes.
 """
@@ -151,7 +151,7 @@ class _Trainer:
     ) -> None:
         import torch
 
-        from speechlab.models import resolve
+        from speechlab.store import resolve
 
         self.cfg, self.dist, self.on_step = cfg, dist, on_step
         if cfg.threads:

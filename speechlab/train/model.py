@@ -5,7 +5,7 @@ and the exported folder ``load_asr`` opens.
   else one built from them; a vocabulary other than the model's gets a *new* CTC head
   (``lm_head`` sized to it, freshly initialised; ``config.vocab_size`` and
   ``config.pad_token_id`` = the blank), whatever the old head's size was.
-* Start: a folder, a store name or a Hub id (``speechlab.models.resolve``), any
+* Start: a folder, a store name or a Hub id (``speechlab.store.resolve``), any
   ``*ForCTC`` or base checkpoint (a base model gets its head here), or a config alone
   (``model_config``: from scratch).
 * Strategies: ``head`` (``lm_head`` only), ``adapter`` (LoRA from peft on the encoder's

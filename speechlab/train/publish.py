@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from speechlab.models import sha256_file
+from speechlab.store import sha256_file
 from speechlab.train.errors import TrainDataError
 
 __all__ = ["CHECKSUMS", "merge_manifests", "publish_fp16"]

@@ -27,6 +27,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,15 +140,17 @@ def synth_corpus(
     """
     from tqdm.auto import tqdm
 
-    from speechlab.eval.models import open_synthesizer
-
     if audio_format not in _FORMATS:
         raise ConfigError(f"audio_format must be one of {_FORMATS}, got {audio_format!r}.")
     check_choices(speeds, noise_snr_db, (noise_color,))
     plans = plan_corpus(texts, voices=voices, speeds=speeds, noise_snr_db=noise_snr_db, seed=seed)
     root = Path(out_dir).expanduser()
     (root / "audio").mkdir(parents=True, exist_ok=True)
-    synthesizer, label = open_synthesizer(tts)
+    if isinstance(tts, str | os.PathLike):
+        from speechlab.tts import load_tts
+
+        tts = load_tts(tts)
+    synthesizer, label = tts, str(getattr(tts, "label", None) or type(tts).__name__)
     bank = getattr(synthesizer, "voice_bank", None)
     if bank is not None:
         for voice in dict.fromkeys(p.voice for p in plans):
@@ -272,8 +275,6 @@ def _check_recipe(path: Path, recipe: dict[str, Any]) -> None:
 
 
 def _write_metadata(path: Path, recipe: dict[str, Any], total: int, *, complete: bool) -> None:
-    from speechlab.eval.results import now
-
     data = {
         "synthetic": True,
         "kind": "SYNTHETIC speech: speechlab TTS, not human recordings",
@@ -284,7 +285,7 @@ def _write_metadata(path: Path, recipe: dict[str, Any], total: int, *, complete:
             "Each item's voice, speed, SNR and noise seed depend only on (seed, item index); "
             "Kokoro's vocoder is random per call, so audio is not bit-identical across runs."
         ),
-        "updated": now(),
+        "updated": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     tmp = path.with_name(path.name + ".partial")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -50,6 +50,8 @@ class EspeakSynthesizer:
     """espeak-ng speech: ``synthesize("Dzień dobry", voice="pl+m3", speed=1.1)``."""
 
     name = "espeak-ng"
+    label = "espeak-ng"  # how reports name it, as ``Synthesizer.label``
+    model_dir: Path | None = None  # no model folder: the voices are espeak-ng's own
 
     def __init__(self, default_voice: str = "pl") -> None:
         import espeakng_loader

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from speechlab.errors import SpeechlabError
-from speechlab.models import resolve, sha256_file
+from speechlab.store import resolve, sha256_file
 from speechlab.tts.kokoro_torch import load_kmodel
 from speechlab.tts.voices import VoiceBank
 

@@ -6,35 +6,27 @@
   onnx-community export), whose per-token durations give word times.
 
 One session per model, tuned for CPU (all graph optimisations, intra-op threads; int8
-``ConvInteger`` nodes rewritten as ``MatMulInteger`` with signed weights, bit-identical and
-faster, see ``onnx_rewrite``). ``speed`` is passed as a float (kokoro-onnx#155 truncated it
-to an integer).
+``ConvInteger`` nodes rewritten as ``MatMulInteger`` with signed weights where the CPU's
+u8×s8 kernels are exact, i.e. with VNNI/AMX: bit-identical and faster, see
+``onnx_rewrite``). ``speed`` is passed as a float (kokoro-onnx#155 truncated it to an
+integer).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from speechlab.errors import ModelNotFoundError
+from speechlab.tts.base import SAMPLES_PER_DURATION_FRAME, Output
 
 __all__ = ["SAMPLES_PER_DURATION_FRAME", "KokoroOnnx", "Output"]
 
-#: One unit of Kokoro's predicted duration is 600 samples at 24 kHz (25 ms).
-SAMPLES_PER_DURATION_FRAME = 600
-
-
-@dataclass
-class Output:
-    audio: np.ndarray
-    durations: np.ndarray | None  # per input position (BOS and EOS included), in frames
-
 
 class KokoroOnnx:
-    """An ONNX Runtime session for a Kokoro export."""
+    """An ONNX Runtime session for a Kokoro export (a ``base.KokoroRuntime``)."""
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from speechlab.errors import ModelNotFoundError
-from speechlab.tts.kokoro_onnx import Output
+from speechlab.tts.base import Output
 
 __all__ = ["HUB_ID", "KokoroTorch", "kokoro_config", "load_kmodel", "random_model_dir"]
 
@@ -96,7 +96,7 @@ def load_kmodel(folder: Path, *, disable_complex: bool = False) -> Any:
 
 
 class KokoroTorch:
-    """A ``KModel`` behind the same call as ``KokoroOnnx``: ids, style row, speed → Output."""
+    """A ``KModel`` as a ``base.KokoroRuntime``: ids, style row, speed → Output."""
 
     def __init__(self, folder: Path, *, threads: int | None = None, device: str = "cpu") -> None:
         import torch

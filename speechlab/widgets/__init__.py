@@ -6,15 +6,14 @@ view(transcript, audio=speech)   # words over the spectrogram; click one to hear
 mixer(tts)                       # blend voices, listen, copy the blend spec
 ```
 
-The browser side (ESM + CSS) lives in the repository's ``widgets/`` folder and ships in the
-wheel as ``speechlab/_frontend``. Imported eagerly: the function ``mixer`` shares its name
-with the module ``speechlab.widgets.mixer``, and a lazy attribute would lose to the module.
+The browser side (ESM + CSS) sits beside the classes in ``speechlab/widgets/static/``;
+each anywidget points ``_esm``/``_css`` at its files there.
 """
 
 from __future__ import annotations
 
 from speechlab.widgets.errors import WidgetError
-from speechlab.widgets.mixer import VoiceMixer, mixer
 from speechlab.widgets.viewer import AlignmentViewer, view
+from speechlab.widgets.voice_mixer import VoiceMixer, mixer
 
 __all__ = ["AlignmentViewer", "VoiceMixer", "WidgetError", "mixer", "view"]

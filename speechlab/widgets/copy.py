@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets as t
-
-from speechlab.widgets._frontend import frontend_file
 
 __all__ = ["CopyButton"]
 
@@ -18,7 +17,7 @@ log = logging.getLogger(__name__)
 class CopyButton(anywidget.AnyWidget):
     """Copies ``text`` to the clipboard when clicked; disabled while ``text`` is empty."""
 
-    _esm = frontend_file("copy.js")
+    _esm = Path(__file__).parent / "static" / "copy.js"
 
     text = t.Unicode("").tag(sync=True)
     label = t.Unicode("Copy").tag(sync=True)

@@ -22,7 +22,6 @@ import traitlets as t
 from speechlab.audio import Audio, load
 from speechlab.transcript import Segment, Transcript
 from speechlab.tts import Speech
-from speechlab.widgets._frontend import frontend_file
 from speechlab.widgets.errors import WidgetError
 from speechlab.widgets.signals import envelope, log_mel, wav_bytes
 from speechlab.widgets.tiers import Tier, speech_tiers, transcript_tiers
@@ -47,8 +46,8 @@ class AlignmentViewer(anywidget.AnyWidget):
     (see :meth:`on_select`); :meth:`play` does the same from Python.
     """
 
-    _esm = frontend_file("viewer.js")
-    _css = frontend_file("viewer.css")
+    _esm = Path(__file__).parent / "static" / "viewer.js"
+    _css = Path(__file__).parent / "static" / "viewer.css"
 
     title = t.Unicode("").tag(sync=True)
     duration = t.Float(0.0).tag(sync=True)

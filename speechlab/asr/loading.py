@@ -1,0 +1,143 @@
+"""``load_asr``: a model spec (store name, local folder, Hub id) to a ready Recognizer."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from speechlab.asr.base import Recognizer
+from speechlab.errors import ModelNotFoundError, SpeechlabError, checked_arguments
+from speechlab.store import MANIFEST, resolve
+
+__all__ = ["BACKENDS", "DEFAULT_MODEL", "detect_backend", "load_asr"]
+
+BACKENDS = ("wav2vec2", "whisper")
+#: What ``load_asr()`` opens when no spec is given: real weights that work offline.
+DEFAULT_MODEL = "whisper-base"
+
+
+@checked_arguments
+def load_asr(
+    spec: str | os.PathLike[str] = DEFAULT_MODEL,
+    *,
+    backend: str = "auto",
+    device: str = "cpu",
+    threads: int | None = None,
+    language: str | None = None,
+    # CTC models (wav2vec2 family)
+    dtype: str | None = None,
+    runtime: str | None = None,
+    lm: str | os.PathLike[str] | None = None,
+    decoder: str | None = None,
+    alpha: float | None = None,
+    beta: float | None = None,
+    beam_width: int | None = None,
+    hotwords: Sequence[str] | None = None,
+    hotword_weight: float | None = None,
+    chunk_length_s: float | None = None,
+    stride_length_s: float | None = None,
+    max_padding: float | None = None,
+    max_batch_seconds: float | None = None,
+    feature_chunk_frames: int | None = None,
+    # Whisper
+    compute_type: str | None = None,
+    beam_size: int | None = None,
+    word_timestamps: bool | None = None,
+) -> Recognizer:
+    """Open a speech recognizer from a store name, a local directory or a Hub id.
+
+    ``backend``: ``"auto"`` (from the files), ``"wav2vec2"`` or ``"whisper"``.
+    For both: ``device`` (``"cpu"``, ``"cuda"``), ``threads``, ``language`` (Whisper decodes
+    in it, None detects; a CTC model records it as the language it hears).
+
+    CTC models only (None keeps the default): ``dtype`` (``"float16"``, ``"bfloat16"``),
+    ``runtime`` (``"auto"``, ``"speechlab"``, ``"transformers"``), LM beam search (``lm``,
+    ``decoder`` ``"auto"|"greedy"|"beam"``, ``alpha``, ``beta``, ``beam_width``,
+    ``hotwords``, ``hotword_weight``), long audio (``chunk_length_s`` 20, ``stride_length_s``
+    2), batching (``max_padding``, ``max_batch_seconds``) and ``feature_chunk_frames``.
+
+    Whisper only: ``compute_type`` (int8 on CPU), ``beam_size`` (5), ``word_timestamps``.
+    Giving an option of the other backend is a :class:`SpeechlabError` naming it.
+    """
+    ctc_options = {
+        "dtype": dtype,
+        "runtime": runtime,
+        "lm": lm,
+        "decoder": decoder,
+        "alpha": alpha,
+        "beta": beta,
+        "beam_width": beam_width,
+        "hotwords": hotwords,
+        "hotword_weight": hotword_weight,
+        "chunk_length_s": chunk_length_s,
+        "stride_length_s": stride_length_s,
+        "max_padding": max_padding,
+        "max_batch_seconds": max_batch_seconds,
+        "feature_chunk_frames": feature_chunk_frames,
+    }
+    whisper_options = {
+        "compute_type": compute_type,
+        "beam_size": beam_size,
+        "word_timestamps": word_timestamps,
+    }
+    if backend not in (*BACKENDS, "auto"):
+        raise ModelNotFoundError(
+            f"Unknown ASR backend {backend!r}; choose one of {BACKENDS} or 'auto'."
+        )
+    path = resolve(spec)
+    if backend == "auto":
+        backend = detect_backend(path)
+    common = {"device": device, "threads": threads, "language": language}
+    if backend == "wav2vec2":
+        from speechlab.asr.wav2vec2 import Wav2Vec2Recognizer
+
+        _refuse_others(whisper_options, "Whisper", path)
+        return Wav2Vec2Recognizer(path, **common, **_given(ctc_options))
+    from speechlab.asr.whisper import WhisperRecognizer
+
+    _refuse_others(ctc_options, "CTC (wav2vec2)", path)
+    return WhisperRecognizer(path, **common, **_given(whisper_options))
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in options.items() if value is not None}
+
+
+def _refuse_others(options: dict[str, Any], family: str, path: Path) -> None:
+    given = sorted(_given(options))
+    if given:
+        raise SpeechlabError(
+            f"{', '.join(given)} {'is an option' if len(given) == 1 else 'are options'} of "
+            f"{family} models, but {path.name} is not one; leave "
+            f"{'it' if len(given) == 1 else 'them'} out (see help(speechlab.load_asr))."
+        )
+
+
+def detect_backend(path: Path) -> str:
+    """Which ASR backend can open ``path``; a clear error for TTS or unknown models."""
+    if not path.is_dir():
+        raise ModelNotFoundError(
+            f"{path} is a file; a speech recognizer is a directory (config.json + weights)."
+        )
+    manifest = path / MANIFEST
+    if manifest.is_file():
+        info = json.loads(manifest.read_text())
+        if info.get("task") != "asr":
+            raise ModelNotFoundError(
+                f"{info.get('name', path.name)!r} is a {info.get('task', 'non-ASR')} model, not a "
+                "speech recognizer; use speechlab.load_tts for text-to-speech models."
+            )
+        return "whisper" if info.get("backend") == "faster-whisper" else "wav2vec2"
+    if (path / "model.bin").is_file() and (path / "tokenizer.json").is_file():
+        return "whisper"
+    if any(path.glob("*.onnx")) and any(path.glob("voices*")):
+        raise ModelNotFoundError(f"{path} holds a text-to-speech model; use speechlab.load_tts.")
+    if (path / "config.json").is_file():
+        return "wav2vec2"
+    raise ModelNotFoundError(
+        f"{path} is neither a transformers CTC checkpoint (config.json) nor a CTranslate2 "
+        "Whisper model (model.bin). Pass backend=... or a different directory."
+    )
