@@ -10,6 +10,14 @@ Reported per text: wall seconds, audio seconds, throughput (audio s per wall s),
 first audio in streaming mode, and peak RSS. kokoro-onnx trims silence between chunks and
 adds its own pauses, so its audio length differs slightly; compare wall time for the same
 text as well as throughput.
+
+Other runtimes of the same weights (``RUNTIME_PARTS``): the torch backend on the store's
+``kokoro-82m-int8-torch`` (the int8 file imported into ``KModel``) in float32, and in
+bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX; elsewhere the row says why
+it was skipped), and speechlab's own ONNX exports of that torch model (``speechlab export
+tts``: fp32, fp16, int8, exported once into ``benchmarks/.cache/kokoro-export``).
+``--smoke`` runs any parts on one short sentence per language and writes
+``benchmarks/.cache/smoke/`` instead of ``results/``.
 """
 
 from __future__ import annotations
@@ -28,8 +36,21 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 PEER_VENV = CACHE / "peer-venv"
 VOICE = "jm_kumo"
-PARTS = ["speechlab", "speechlab_plain", "kokoro_onnx"]
+EXPORT_DIR = CACHE / "kokoro-export"
+#: part -> (model spec, load_tts keyword arguments, autocast dtype)
+RUNTIME_PARTS: dict[str, tuple[str, dict, str | None]] = {
+    "torch_fp32": ("kokoro-82m-int8-torch", {}, None),
+    "torch_bf16": ("kokoro-82m-int8-torch", {}, "bfloat16"),
+    "export_fp32": (str(EXPORT_DIR), {"model_file": "model.onnx"}, None),
+    "export_fp16": (str(EXPORT_DIR), {"model_file": "model_fp16.onnx"}, None),
+    "export_int8": (str(EXPORT_DIR), {"model_file": "model_int8.onnx"}, None),
+}
+PARTS = ["speechlab", "speechlab_plain", "kokoro_onnx", *RUNTIME_PARTS]
 FIRST_WORDS = 2  # stream(first_chunk_words=...) for the low-latency row
+SMOKE_TEXTS = {
+    "en": "The old lighthouse keeper climbed the winding stairs.",
+    "pl": "Stary latarnik wspinał się po krętych schodach.",
+}
 
 TEXTS = {
     "en": (
@@ -107,6 +128,66 @@ def work_speechlab(fast_int8: bool = True) -> dict:
         }
     out["phonemes_pl"] = tts.phonemize(TEXTS["pl"], "pl")
     out["rewritten_convs"] = tts.model.rewritten_convs
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def bf16_is_native() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX-BF16)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text() if cpuinfo.is_file() else ""
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def export_dir() -> Path:
+    """speechlab's fp32/fp16/int8 ONNX exports of kokoro-82m-int8-torch (made once)."""
+    from speechlab.tts.export import VARIANT_FILES, export_onnx
+
+    if not all((EXPORT_DIR / f).is_file() for f in VARIANT_FILES.values()):
+        export_onnx("kokoro-82m-int8-torch", EXPORT_DIR)
+    return EXPORT_DIR
+
+
+def work_runtime(part: str, texts: dict[str, str]) -> dict:
+    """One of RUNTIME_PARTS on ``texts``: wall, audio, throughput, first audio, peak RSS."""
+    import contextlib
+
+    import torch
+
+    from speechlab.tts import load_tts
+
+    spec, kwargs, dtype = RUNTIME_PARTS[part]
+    if dtype == "bfloat16" and not bf16_is_native():
+        return {"skipped": "no AVX512-BF16 or AMX on this CPU: bfloat16 would be emulated"}
+    if part.startswith("export_"):
+        export_dir()
+    tts = load_tts(spec, voice=VOICE, threads=THREADS, **kwargs)
+
+    def precision() -> contextlib.AbstractContextManager:
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cpu", dtype=getattr(torch, dtype))
+
+    with precision():
+        tts.synthesize("Rozgrzewka.", lang="pl")
+        tts.synthesize("Warm up.", lang="en-us")
+    out: dict = {}
+    for lang, text in texts.items():
+        code = "pl" if lang == "pl" else "en-us"
+        with precision():
+            start = time.perf_counter()
+            next(tts.stream(text, lang=code))
+            first_audio = time.perf_counter() - start
+            start = time.perf_counter()
+            speech = tts.synthesize(text, lang=code)
+            wall = time.perf_counter() - start
+        out[lang] = {
+            "chars": len(text),
+            "wall_seconds": wall,
+            "audio_seconds": speech.duration,
+            "throughput": speech.duration / wall,
+            "first_audio_seconds": first_audio,
+        }
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
@@ -241,7 +322,50 @@ def write_markdown(results: dict) -> None:
                     else "NOT met"
                 )
             )
-    (RESULTS / "tts_bench.md").write_text("\n".join(lines) + "\n")
+    lines += _runtime_rows(r)
+    (OUT["dir"] / f"{OUT['name']}.md").write_text("\n".join(lines) + "\n")
+
+
+def _runtime_rows(r: dict) -> list[str]:
+    """The table of other runtimes of the same weights (torch, speechlab's exports)."""
+    parts = [p for p in RUNTIME_PARTS if p in r]
+    if not parts:
+        return []
+    lines = [
+        "",
+        "## Other runtimes of the same weights",
+        "",
+        "The torch backend on `kokoro-82m-int8-torch` (the int8 file imported into `KModel`, "
+        "float32 weights) and speechlab's own ONNX exports of it (`speechlab export tts`), "
+        "beside the store's int8 file; same voice, texts and threads.",
+        "",
+        "| text | runtime | wall s | audio s | throughput (audio s / s) | first audio (stream) "
+        "| wall vs store int8 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for lang in next(iter(r[p] for p in parts if "skipped" not in r[p]), {}):
+        if lang == "peak_rss_mb":
+            continue
+        for part in ("speechlab", "kokoro_onnx", *parts):
+            if part not in r or "skipped" in r[part] or lang not in r[part]:
+                continue
+            row = r[part][lang]
+            base = r.get("speechlab", {}).get(lang)
+            ratio = f"{base['wall_seconds'] / row['wall_seconds']:.2f}×" if base else ""
+            lines.append(
+                f"| {lang} | {part} | {row['wall_seconds']:.2f} | {row['audio_seconds']:.1f} | "
+                f"{row['throughput']:.2f} | {1000 * row['first_audio_seconds']:.0f} ms | {ratio} |"
+            )
+    lines.append("")
+    for part in parts:
+        if "skipped" in r[part]:
+            lines.append(f"- {part}: skipped ({r[part]['skipped']})")
+        else:
+            lines.append(f"- peak RSS {part}: {r[part]['peak_rss_mb']:.0f} MB")
+    return lines
+
+
+OUT = {"dir": RESULTS, "name": "tts_bench"}  # --smoke writes elsewhere
 
 
 def main() -> None:
@@ -251,7 +375,12 @@ def main() -> None:
     parser.add_argument("--phonemes-pl")
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="one short sentence per language")
     args = parser.parse_args()
+    if args.worker in RUNTIME_PARTS:
+        texts = SMOKE_TEXTS if args.smoke else TEXTS
+        print(json.dumps(work_runtime(args.worker, texts), ensure_ascii=False))
+        return
     if args.worker in ("speechlab", "speechlab_plain"):
         fast = args.worker == "speechlab"
         print(json.dumps(work_speechlab(fast_int8=fast), ensure_ascii=False))
@@ -263,6 +392,8 @@ def main() -> None:
     state: dict = {}
 
     def run(part: str) -> dict:
+        if part in RUNTIME_PARTS:
+            return run_part(__file__, part, *(["--smoke"] if args.smoke else []))
         if part in ("speechlab", "speechlab_plain"):
             out = run_part(__file__, part)
             state["phonemes_pl"] = out["phonemes_pl"]
@@ -278,7 +409,12 @@ def main() -> None:
             python=peer_python(),
         )
 
-    run_all("tts_bench", args.parts.split(","), run, write_markdown, fresh=args.fresh)
+    if args.smoke:
+        import harness
+
+        OUT.update(dir=CACHE / "smoke", name="tts_bench_smoke")
+        harness.RESULTS = OUT["dir"]
+    run_all(OUT["name"], args.parts.split(","), run, write_markdown, fresh=args.fresh)
 
 
 def saved_phonemes() -> str:

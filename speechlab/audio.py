@@ -10,10 +10,12 @@ other formats libsndfile knows), resampling by soxr.
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,17 +28,23 @@ import soundfile as sf
 import soxr
 
 from speechlab.errors import AudioError
+from speechlab.files import name_max, output_error, writable_file
 
 __all__ = [
     "DEFAULT_MAX_DURATION",
+    "DEFAULT_RESAMPLE_QUALITY",
     "MAX_SAMPLE_RATE",
     "MIN_SAMPLE_RATE",
     "Audio",
     "AudioInfo",
+    "ResampleQuality",
     "Seconds",
+    "StreamResampler",
+    "check_quality",
     "info",
     "iter_blocks",
     "load",
+    "output_format",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,11 +56,19 @@ MAX_SAMPLE_RATE = 768_000
 #: ``load()`` refuses files longer than this (4 h) unless told otherwise; use ``iter_blocks``.
 DEFAULT_MAX_DURATION: Seconds = 4 * 3600.0
 _MAX_CHANNELS = 64
+#: Float samples beyond this are refused: no audio is this loud, and float32 would overflow.
+_MAX_FLOAT_SAMPLE = 1e30
 _CONVERT_HINT = (
     "speechlab reads WAV, FLAC, OGG (Vorbis/Opus), MP3 and the other formats libsndfile "
     "knows; convert anything else first, e.g. `ffmpeg -i INPUT -ac 1 -ar 16000 out.wav`."
 )
 Normalization = Literal["peak", "rms"]
+#: soxr's quality presets, fastest first: quick, low, medium, high, very high.
+ResampleQuality = Literal["QQ", "LQ", "MQ", "HQ", "VHQ"]
+#: The quality every resampling in speechlab uses unless told otherwise (``load``,
+#: ``iter_blocks``, ``Audio.resample`` and the streaming resampler of live recognition).
+DEFAULT_RESAMPLE_QUALITY: ResampleQuality = "HQ"
+_QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")
 _DEFAULT_TARGET_DB = {"peak": -1.0, "rms": -20.0}
 
 
@@ -107,11 +123,13 @@ class Audio:
         off = f", offset={self.offset:.2f}s" if self.offset else ""
         return f"Audio({self.duration:.2f} s, {self.sample_rate} Hz{src}{off})"
 
-    def resample(self, sample_rate: int) -> Audio:
-        """Return a copy at ``sample_rate`` (soxr, high quality)."""
+    def resample(
+        self, sample_rate: int, *, quality: ResampleQuality = DEFAULT_RESAMPLE_QUALITY
+    ) -> Audio:
+        """Return a copy at ``sample_rate`` (soxr; ``quality`` as in :func:`load`)."""
         sample_rate = _check_rate(sample_rate, "sample_rate")
         return Audio(
-            _resample(self.samples, self.sample_rate, sample_rate),
+            _resample(self.samples, self.sample_rate, sample_rate, quality),
             sample_rate,
             self.source,
             self.offset,
@@ -130,20 +148,22 @@ class Audio:
     def save(
         self, path: str | os.PathLike[str], *, format: str | None = None, subtype: str | None = None
     ) -> Path:
-        """Write to ``path`` (format from the extension unless given), atomically."""
+        """Write to ``path`` (format from the extension unless given), atomically.
+
+        The location is checked first (:func:`speechlab.files.writable_file`): an unwritable
+        one is an :class:`~speechlab.errors.OutputError`, an unknown format an AudioError.
+        """
         path = Path(path).expanduser()
-        fmt = (format or path.suffix.lstrip(".")).upper()
-        fmt = {"OGA": "OGG", "OPUS": "OGG"}.get(fmt, fmt)
-        if fmt not in sf.available_formats():
-            raise AudioError(
-                f"Cannot save {path.name!r}: unknown audio format {fmt or '(no extension)'!r}. "
-                "Use a .wav, .flac, .ogg or .mp3 extension, or pass format='WAV'."
-            )
+        fmt = output_format(path, format)
         if subtype is None and path.suffix.lower() == ".opus":
             subtype = "OPUS"
-        if not path.parent.is_dir():
-            raise AudioError(f"Cannot save {path}: directory {path.parent} does not exist.")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        writable_file(path, what="audio file")
+        # the temporary name stays short, so a name near the file system's limit still fits
+        prefix = f".{path.name[:40]}."
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".partial", dir=path.parent)
+        except OSError as exc:
+            raise output_error(exc, path, "audio file") from exc
         os.close(fd)
         try:
             sf.write(tmp, self.samples, self.sample_rate, format=fmt, subtype=subtype)
@@ -154,6 +174,8 @@ class Audio:
                 f"{self.sample_rate} Hz: {exc}. MP3 and Opus accept only some sample rates; "
                 "resample first or save as WAV/FLAC."
             ) from exc
+        except OSError as exc:  # the disk filled up, the folder went away, ...
+            raise output_error(exc, path, "audio file") from exc
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -169,6 +191,20 @@ class Audio:
         return buf.getvalue()
 
 
+def output_format(path: str | os.PathLike[str], format: str | None = None) -> str:
+    """The libsndfile format :meth:`Audio.save` writes ``path`` in (from the extension
+    unless ``format`` is given); an AudioError for an unknown one, before any work."""
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".")).upper()
+    fmt = {"OGA": "OGG", "OPUS": "OGG"}.get(fmt, fmt)
+    if fmt not in sf.available_formats():
+        raise AudioError(
+            f"Cannot save {path.name!r}: unknown audio format {fmt or '(no extension)'!r}. "
+            "Use a .wav, .flac, .ogg or .mp3 extension (in Python, or pass format='WAV')."
+        )
+    return fmt
+
+
 def load(
     source: Any,
     sample_rate: int | None = 16_000,
@@ -177,6 +213,7 @@ def load(
     normalize: Normalization | None = None,
     target_db: float | None = None,
     max_duration: Seconds | None = DEFAULT_MAX_DURATION,
+    quality: ResampleQuality = DEFAULT_RESAMPLE_QUALITY,
 ) -> Audio:
     """Load audio as mono float32 at ``sample_rate`` (``None`` keeps the native rate).
 
@@ -185,13 +222,16 @@ def load(
     ``(n, channels)`` or ``(channels, n)``; integer PCM is scaled to [-1, 1]).
     Multi-channel audio is mixed down by averaging. ``normalize`` is ``"peak"`` or
     ``"rms"`` (see :meth:`Audio.normalize`). Files longer than ``max_duration`` seconds
-    are refused before decoding; read those with :func:`iter_blocks`.
+    are refused before decoding; read those with :func:`iter_blocks`. ``quality`` is soxr's
+    resampling preset (``"QQ"``, ``"LQ"``, ``"MQ"``, ``"HQ"``, ``"VHQ"``; default
+    :data:`DEFAULT_RESAMPLE_QUALITY`).
     """
     if sample_rate is not None:
         sample_rate = _check_rate(sample_rate, "sample_rate")
+    quality = check_quality(quality)
     audio = _decode(source, source_rate, max_duration)
     if sample_rate is not None and audio.sample_rate != sample_rate:
-        audio = audio.resample(sample_rate)
+        audio = audio.resample(sample_rate, quality=quality)
     if normalize is not None:
         audio = audio.normalize(normalize, target_db)
     return audio
@@ -208,31 +248,36 @@ def iter_blocks(
     seconds: Seconds = 30.0,
     *,
     sample_rate: int | None = 16_000,
+    quality: ResampleQuality = DEFAULT_RESAMPLE_QUALITY,
 ) -> Iterator[Audio]:
     """Yield consecutive mono blocks of ``seconds`` each (the last may be shorter).
 
-    The file is decoded and resampled incrementally (a streaming soxr resampler, so
+    The file is decoded and resampled incrementally (a :class:`StreamResampler`, so
     block edges carry no artefacts): memory stays proportional to one block, whatever
     the file's length. Each block's ``offset`` is its start time in the file.
     """
+    quality = check_quality(quality)
     if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
         raise AudioError(f"iter_blocks needs seconds > 0, got {seconds!r}.")
     with _open(source) as (f, label):
         in_rate = f.samplerate
         out_rate = in_rate if sample_rate is None else _check_rate(sample_rate, "sample_rate")
         block = max(1, round(seconds * out_rate))
-        resampler = (
-            soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality="HQ")
-            if out_rate != in_rate
-            else None
-        )
+        resampler = StreamResampler(in_rate, out_rate, quality=quality)
         pending: list[np.ndarray] = []
         n_pending = 0
         emitted = 0
         read_frames = max(1, math.ceil(seconds * in_rate))
         raw_blocks = f.blocks(blocksize=read_frames, dtype="float32", always_2d=True)
         while True:
-            raw = next(raw_blocks, None)
+            try:
+                raw = next(raw_blocks, None)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                at = (emitted + n_pending) / out_rate
+                raise AudioError(
+                    f"Could not decode {label} after {at:.1f} s: {_reason(exc, label)}; the file "
+                    f"is corrupt there. {_CONVERT_HINT}"
+                ) from exc
             last = raw is None
             chunk = np.zeros(0, np.float32) if last else _mixdown(raw)
             if not last and not np.isfinite(chunk).all():
@@ -240,8 +285,7 @@ def iter_blocks(
                     f"{label} contains NaN or infinite samples near "
                     f"{emitted / out_rate + n_pending / out_rate:.1f} s; the file is corrupt."
                 )
-            if resampler is not None:
-                chunk = resampler.resample_chunk(chunk, last=last)
+            chunk = resampler(chunk, last=last)
             if len(chunk):
                 pending.append(chunk)
                 n_pending += len(chunk)
@@ -295,7 +339,10 @@ def _read_whole(source: Any, max_duration: Seconds | None) -> Audio:
         try:
             data = f.read(dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioError(f"Could not decode {label}: {exc}. {_CONVERT_HINT}") from exc
+            raise AudioError(
+                f"Could not decode {label}: {_reason(exc, label)}; the file is corrupt after its "
+                f"header. {_CONVERT_HINT}"
+            ) from exc
         rate = f.samplerate
     if data.shape[0] == 0:
         raise AudioError(f"{label} contains no audio samples (0 frames).")
@@ -311,7 +358,9 @@ def _open(source: Any) -> Iterator[tuple[sf.SoundFile, str]]:
     try:
         handle = sf.SoundFile(obj)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(f"Could not decode {label}: {_reason(exc)}. {_CONVERT_HINT}") from exc
+        raise AudioError(
+            f"Could not decode {label}: {_reason(exc, label)}. {_CONVERT_HINT}"
+        ) from exc
     with handle as f:
         if not MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE:
             raise AudioError(
@@ -333,23 +382,80 @@ def _describe(source: Any) -> tuple[str, Any]:
         return f"audio bytes ({len(data)} bytes)", io.BytesIO(data)
     if isinstance(source, str | os.PathLike):
         path = Path(source).expanduser()
-        if not path.exists():
-            raise AudioError(f"Audio file not found: {path}. Check the path and the working dir.")
-        if path.is_dir():
-            raise AudioError(f"{path} is a directory, not an audio file.")
-        if path.stat().st_size == 0:
-            raise AudioError(f"Audio file {path} is empty (0 bytes); re-record or re-export it.")
+        _check_audio_file(path)
         return str(path), str(path)
     if hasattr(source, "read"):
-        return f"file object {getattr(source, 'name', type(source).__name__)!r}", source
+        label = f"file object {getattr(source, 'name', type(source).__name__)!r}"
+        mode = getattr(source, "mode", "b")
+        if isinstance(source, io.TextIOBase) or (isinstance(mode, str) and "b" not in mode):
+            raise AudioError(
+                f"The {label} is open in text mode; audio is bytes. Open it in binary "
+                "mode, e.g. open(path, 'rb'), or pass the path itself."
+            )
+        return label, source
     raise AudioError(
         f"Cannot read audio from a {type(source).__name__}; pass a path, bytes or a binary file."
     )
 
 
-def _reason(exc: Exception) -> str:
+def _check_audio_file(path: Path) -> None:
+    """An AudioError naming the problem for anything but a non-empty regular file.
+
+    Pipes, character devices (``/dev/zero``), sockets and block devices are refused without
+    opening them: reading one could block forever or never end.
+    """
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise AudioError(
+            f"Audio file not found: {path}. Check the path and the working dir."
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            name = max(path.parts, key=lambda part: len(os.fsencode(part)))
+            raise AudioError(
+                f"Cannot read {str(path)[:60]}…: the name {name[:40]}… is "
+                f"{len(os.fsencode(name))} bytes long, more than the file system allows "
+                f"({name_max(path.parent)} bytes), so no such file can exist. Check the path."
+            ) from None
+        if exc.errno == errno.ENOTDIR:
+            raise AudioError(
+                f"Audio file not found: {path} (a part of the path is a file, not a folder)."
+            ) from None
+        raise AudioError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    kind = stat.S_IFMT(status.st_mode)
+    if kind == stat.S_IFDIR:
+        raise AudioError(f"{path} is a directory, not an audio file.")
+    if kind != stat.S_IFREG:
+        what = _SPECIAL_FILES.get(kind, "not a regular file")
+        raise AudioError(
+            f"{path} is {what}, not an audio file; speechlab does not read from it (it could "
+            "block or never end). Record or copy the audio into a file first, or pass its "
+            "bytes: speechlab.load(data)."
+        )
+    if status.st_size == 0:
+        raise AudioError(f"Audio file {path} is empty (0 bytes); re-record or re-export it.")
+
+
+_SPECIAL_FILES = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _reason(exc: Exception, label: str) -> str:
     text = str(exc).strip().rstrip(".")
-    return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+    text = text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+    if "possibly a pipe" in text and not label.startswith(("audio bytes", "file object")):
+        # libsndfile's words for a regular file whose bytes its MPEG decoder rejects
+        suffix = Path(label).suffix.lstrip(".").upper() or "audio"
+        return (
+            f"the bytes are not {suffix} audio that libsndfile can decode (the file is corrupt "
+            "or in another format)"
+        )
+    return text
 
 
 def _from_array(samples: Any, source_rate: Any, label: str) -> Audio:
@@ -366,23 +472,29 @@ def _from_array(samples: Any, source_rate: Any, label: str) -> Audio:
     except (ValueError, TypeError) as exc:
         raise AudioError(f"Could not turn the given samples into an array: {exc}") from exc
     arr = _to_float(arr)
-    if arr.ndim == 2:
-        arr = _channels_last(arr)
-        arr = _mixdown(arr)
-    elif arr.ndim != 1:
+    if arr.size == 0:
+        raise AudioError(f"The audio array is empty (shape {arr.shape}, 0 samples).")
+    if arr.ndim not in (1, 2):
         raise AudioError(
             f"Audio arrays must be 1-D or 2-D (samples x channels), got shape {arr.shape}."
         )
-    if arr.size == 0:
-        raise AudioError("The audio array is empty (0 samples).")
-    _check_finite(arr, label)
+    _check_finite(arr, label)  # before mixing: NaNs are counted per sample, inf never averaged
+    if arr.ndim == 2:
+        arr = _mixdown(_channels_last(arr))
     return Audio(arr, rate, None)
 
 
 def _to_float(arr: np.ndarray) -> np.ndarray:
     kind = arr.dtype.kind
     if kind == "f":
-        return arr.astype(np.float32, copy=False)
+        peak = float(np.max(np.abs(arr), initial=0.0))  # NaN/inf: _check_finite says so
+        if math.isfinite(peak) and peak > _MAX_FLOAT_SAMPLE:
+            raise AudioError(
+                f"Float audio samples are expected in [-1, 1], but these reach {peak:.3g}; "
+                "they are not audio, or need scaling first (e.g. x / np.abs(x).max())."
+            )
+        with np.errstate(over="ignore"):  # only beside NaN/inf, which _check_finite reports
+            return arr.astype(np.float32, copy=False)
     if kind == "i":
         return (arr / float(2 ** (8 * arr.dtype.itemsize - 1))).astype(np.float32)
     if kind == "u":
@@ -441,10 +553,48 @@ def _check_rate(rate: Any, name: str) -> int:
 # --------------------------------------------------------------------------- processing
 
 
-def _resample(samples: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray:
+class StreamResampler:
+    """Resample a stream of mono float32 blocks of any size, block by block (soxr's
+    ``ResampleStream``): the joined output equals resampling the joined input, without
+    artefacts at block edges. The output lags the input by the filter's delay; pass
+    ``last=True`` with the final block to flush it. Equal rates pass blocks through."""
+
+    def __init__(
+        self, in_rate: int, out_rate: int, *, quality: ResampleQuality = DEFAULT_RESAMPLE_QUALITY
+    ) -> None:
+        self.in_rate = _check_rate(in_rate, "in_rate")
+        self.out_rate = _check_rate(out_rate, "out_rate")
+        self.quality = check_quality(quality)
+        self._stream = (
+            soxr.ResampleStream(self.in_rate, self.out_rate, 1, dtype="float32", quality=quality)
+            if self.in_rate != self.out_rate
+            else None
+        )
+
+    def __call__(self, samples: np.ndarray, *, last: bool = False) -> np.ndarray:
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        if self._stream is None:
+            return samples.copy()
+        return np.asarray(self._stream.resample_chunk(samples, last=last), dtype=np.float32)
+
+
+def check_quality(quality: Any) -> ResampleQuality:
+    """``quality`` if it is one of soxr's presets, else an :class:`AudioError` listing them."""
+    if quality not in _QUALITIES:
+        raise AudioError(
+            f"Resampling quality must be one of {', '.join(_QUALITIES)} (soxr's presets, "
+            f"fastest first), got {quality!r}."
+        )
+    return quality
+
+
+def _resample(
+    samples: np.ndarray, in_rate: int, out_rate: int, quality: ResampleQuality
+) -> np.ndarray:
     if in_rate == out_rate:
         return samples.copy()
-    return np.asarray(soxr.resample(samples, in_rate, out_rate, quality="HQ"), dtype=np.float32)
+    quality = check_quality(quality)
+    return np.asarray(soxr.resample(samples, in_rate, out_rate, quality=quality), dtype=np.float32)
 
 
 def _normalize(samples: np.ndarray, mode: str, target_db: float | None) -> np.ndarray:

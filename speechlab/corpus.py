@@ -24,6 +24,7 @@ A ``metadata.json`` with ``"synthetic": true`` beside a manifest or in a folder 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -33,6 +34,7 @@ from typing import Any
 
 from speechlab import audio as audio_io
 from speechlab.errors import DatasetError
+from speechlab.files import read_text
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -78,17 +80,25 @@ class Corpus:
 
 
 def read_data(
-    data: Any, *, audio_column: str | None = None, text_column: str | None = None
+    data: Any,
+    *,
+    audio_column: str | None = None,
+    text_column: str | None = None,
+    encoding: str = "utf-8",
 ) -> Corpus:
-    """A Corpus from a datasets dataset, a manifest path or a folder path (see module doc)."""
+    """A Corpus from a datasets dataset, a manifest path or a folder path (see module doc).
+
+    ``encoding`` is that of a manifest and of a folder's .txt files (a UTF-8 byte-order
+    mark is dropped); text in another encoding is a DatasetError naming the line.
+    """
     if is_dataset(data) or is_dataset_dict(data):
         return dataset_corpus(data, audio_column=audio_column, text_column=text_column)
     if isinstance(data, str | os.PathLike):
         path = Path(data).expanduser()
         if path.is_dir():
-            return _folder_corpus(path)
+            return _folder_corpus(path, encoding)
         if path.is_file() and path.suffix.lower() in (".tsv", ".csv"):
-            return _manifest_corpus(path, audio_column, text_column)
+            return _manifest_corpus(path, audio_column, text_column, encoding)
         if path.is_file():
             raise DatasetError(
                 f"{path} is neither a .tsv/.csv manifest nor a folder. Pass a manifest (columns "
@@ -211,24 +221,26 @@ def row_audio(value: Any, column: str, index: int) -> Any:
 # --------------------------------------------------------------------------- manifests
 
 
-def _manifest_corpus(path: Path, audio_column: str | None, text_column: str | None) -> Corpus:
+def _manifest_corpus(
+    path: Path, audio_column: str | None, text_column: str | None, encoding: str
+) -> Corpus:
     tsv = path.suffix.lower() == ".tsv"
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(
-            f,
-            delimiter="\t" if tsv else ",",
-            quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL,
-        )
-        columns = list(reader.fieldnames or [])
-        if not columns:
-            raise DatasetError(f"The manifest {path} is empty; it needs a header row (path, text).")
-        audio_column = _pick_column(
-            columns, audio_column, _MANIFEST_AUDIO_COLUMNS, "audio path", "audio_column", path
-        )
-        text_column = _pick_column(
-            columns, text_column, _MANIFEST_TEXT_COLUMNS, "text", "text_column", path
-        )
-        rows = list(reader)
+    text = read_text(path, encoding=encoding, what="manifest", error=DatasetError)
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""),
+        delimiter="\t" if tsv else ",",
+        quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL,
+    )
+    columns = list(reader.fieldnames or [])
+    if not columns:
+        raise DatasetError(f"The manifest {path} is empty; it needs a header row (path, text).")
+    audio_column = _pick_column(
+        columns, audio_column, _MANIFEST_AUDIO_COLUMNS, "audio path", "audio_column", path
+    )
+    text_column = _pick_column(
+        columns, text_column, _MANIFEST_TEXT_COLUMNS, "text", "text_column", path
+    )
+    rows = list(reader)
     if not rows:
         raise DatasetError(f"The manifest {path} has a header ({columns}) but no rows.")
     ids = _UniqueIds()
@@ -265,7 +277,7 @@ def _resolve(folder: Path, written: str) -> Path:
 # --------------------------------------------------------------------------- folders
 
 
-def _folder_corpus(folder: Path) -> Corpus:
+def _folder_corpus(folder: Path, encoding: str) -> Corpus:
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
         held = sorted(p.name for p in folder.iterdir())
@@ -287,7 +299,9 @@ def _folder_corpus(folder: Path) -> Corpus:
     utterances = []
     for file in files:
         header = audio_io.info(file)
-        text = file.with_suffix(".txt").read_text(encoding="utf-8").strip()
+        transcript = file.with_suffix(".txt")
+        text = read_text(transcript, encoding=encoding, what="transcript", error=DatasetError)
+        text = text.strip()
         key = file.relative_to(folder).as_posix()
         utterances.append(Utterance(key, str(file), text, str(file), header.duration))
     return Corpus(utterances, len(utterances), str(folder), _is_synthetic(folder))

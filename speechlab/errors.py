@@ -16,12 +16,16 @@ __all__ = [
     "AudioError",
     "ChecksumError",
     "DatasetError",
+    "DeviceError",
+    "ModelFileError",
     "ModelNotFoundError",
     "OptionError",
+    "OutputError",
     "SpeechlabError",
+    "TextEncodingError",
+    "UnsafeModelError",
     "UnsupportedLanguageError",
-    "checked_arguments",
-]
+]  # the error family; checked_arguments (below) is the decorator speechlab uses to raise one
 
 
 class SpeechlabError(Exception):
@@ -44,8 +48,24 @@ class ModelNotFoundError(SpeechlabError, LookupError):
     """A model spec could not be turned into local files (unknown name, no Hub, missing package)."""
 
 
+class ModelFileError(ModelNotFoundError):
+    """A file of a model folder is damaged: malformed JSON, truncated weights, a file its
+    library cannot read. The message names the file and how to get a good copy."""
+
+
+class UnsafeModelError(ModelNotFoundError):
+    """A model folder that would run code: custom Python named by ``auto_map``, or a pickle
+    holding more than tensors. speechlab refuses both; the message says how to convert."""
+
+
+class DeviceError(SpeechlabError, ValueError):
+    """A device or thread count that cannot be used (unknown device, no CUDA GPU, threads
+    not a positive whole number); the message lists the valid values."""
+
+
 class ChecksumError(SpeechlabError):
-    """Assembled weights do not match their recorded sha256; nothing was written to the cache."""
+    """Weights do not match their recorded sha256: while assembling (nothing is written), or
+    in the cache after assembly (the message says how to re-assemble)."""
 
 
 class UnsupportedLanguageError(SpeechlabError, ValueError):
@@ -54,6 +74,16 @@ class UnsupportedLanguageError(SpeechlabError, ValueError):
 
 class OptionError(SpeechlabError, TypeError):
     """A call with an unknown keyword or a wrong number of arguments."""
+
+
+class OutputError(SpeechlabError, OSError):
+    """An output location cannot be written: a read-only file system, no permission, a file
+    where a folder should be (or the reverse), a name too long, no space left."""
+
+
+class TextEncodingError(SpeechlabError, ValueError):
+    """A text file is not in the encoding it was read with; the message names the encoding
+    that was expected and how to pass another."""
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -6,6 +6,7 @@ run = run_notebook("03_evaluate", {"n_sentences": 20})
 run.folder    # runs/20260101-030000-03_evaluate/
               #   03_evaluate.ipynb  the executed notebook (outputs, the injected parameters)
               #   parameters.json    parameters, defaults, versions, git commit, duration
+              #   error.txt          only when the run failed: the error and its traceback
               #   report.html        nbconvert HTML, plotly figures and plotly.js inline
               #   outputs/           the notebook's ``out_dir``, when it declares one
 ```
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from speechlab.errors import SpeechlabError
+from speechlab.files import writable_folder
 
 __all__ = [
     "OUTPUT_PARAMETER",
@@ -53,6 +55,8 @@ __all__ = [
 #: A notebook parameter with this name, when not given, is set to ``<run folder>/outputs``.
 OUTPUT_PARAMETER = "out_dir"
 RECORD_FILE = "parameters.json"
+#: Written into the run folder when a run fails: the error and its traceback.
+ERROR_FILE = "error.txt"
 REPORT_FILE = "report.html"
 #: Recorded in parameters.json when installed (read from package metadata, not imported).
 RECORDED_PACKAGES = (
@@ -71,6 +75,7 @@ RECORDED_PACKAGES = (
     "jiwer",
 )
 _INTEGER = re.compile(r"[-+]?\d+")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
@@ -136,13 +141,47 @@ def parse_value(text: str) -> Any:
         import yaml
 
         try:
-            return yaml.safe_load(text)
+            value = yaml.load(text, Loader=_plain_yaml_loader())  # a SafeLoader
         except yaml.YAMLError as exc:
             raise ParameterError(
                 f"{text!r} looks like a YAML list or mapping but does not parse ({exc}). "
                 "Write it as [a, b] or {a: 1}, or quote it inside to pass a string."
             ) from exc
+        _check_plain(value, text)
+        return value
     return text
+
+
+def _plain_yaml_loader() -> type:
+    """YAML's safe loader without its timestamp rule: ``[2024-01-31]`` is a list of one
+    string, as a notebook parameter should be (a ``date`` breaks papermill)."""
+    import yaml
+
+    class PlainLoader(yaml.SafeLoader):
+        pass
+
+    PlainLoader.yaml_implicit_resolvers = {
+        first: [(tag, rule) for tag, rule in rules if tag != "tag:yaml.org,2002:timestamp"]
+        for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return PlainLoader
+
+
+def _check_plain(value: Any, text: str) -> None:
+    """Only what a notebook's parameters cell and parameters.json can hold: strings,
+    numbers, booleans, None, lists and mappings of those."""
+    if isinstance(value, list):
+        for item in value:
+            _check_plain(item, text)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain(key, text)
+            _check_plain(item, text)
+    elif not isinstance(value, str | int | float | bool | type(None)):
+        raise ParameterError(
+            f"{text!r} holds a YAML {type(value).__name__} ({value!r}); parameters take "
+            "strings, numbers, true/false, none, lists and mappings. Quote it to pass a string."
+        )
 
 
 def parse_parameters(pairs: list[tuple[str, str]] | None) -> dict[str, Any]:
@@ -244,12 +283,29 @@ def run_notebook(
     versions, git commit, duration, status) and, with ``html``, ``report.html``. If the
     notebook declares ``out_dir`` and it is not given, it is set to the run's ``outputs/``.
     Cells run in ``cwd`` (default: the current directory), so relative paths in parameters
-    mean what they mean in the shell. A raising cell gives :class:`NotebookCellError`
-    naming the cell; the folder keeps the partly executed notebook and its report.
+    mean what they mean in the shell. ``parameters.json`` is written before the kernel
+    starts (status ``running``) and completed at the end. A raising cell gives
+    :class:`NotebookCellError` naming the cell; any other failure a
+    :class:`NotebookRunError`. A failed run's folder keeps its ``parameters.json`` (status
+    ``failed``, the error), ``error.txt`` (the message and the traceback) and the partly
+    executed notebook and its report when there is one.
     """
+    import nbformat
     import papermill
     from jupyter_client.kernelspec import NoSuchKernel
 
+    # what papermill raises outside a cell: parameters it cannot write (TypeError),
+    # notebooks it cannot read or write (nbformat, OSError), its own exceptions
+    around_the_kernel = (
+        papermill.exceptions.PapermillException,
+        nbformat.ValidationError,
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        OSError,
+        ImportError,
+    )
     source = resolve_notebook(notebook)
     given = dict(parameters or {})
     declared = _declared_parameters(source)
@@ -261,12 +317,14 @@ def run_notebook(
     record: dict[str, Any] = {
         "notebook": str(source),
         "parameters": given,
-        "defaults": {name: info["default"] for name, info in declared.items()},
+        "defaults": {name: _default_value(info["default"]) for name, info in declared.items()},
         "kernel": kernel_name or _kernel_of(source),
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
         "versions": _versions(),
         "git": _git_state(source.parent),
+        "status": "running",
     }
+    _write_record(folder / RECORD_FILE, record)  # a run that dies still says what it was given
     started = time.perf_counter()
     failure: NotebookRunError | None = None
     try:
@@ -280,9 +338,22 @@ def run_notebook(
         )
     except papermill.PapermillExecutionError as exc:
         failure = _cell_error(source, executed, folder, exc, html)
+        _write_error(folder, failure, exc, "".join(exc.traceback))
     except (NoSuchKernel, RuntimeError, TimeoutError) as exc:  # no kernel, it died, timed out
         failure = _run_error(source, exc)
         failure.__cause__ = exc
+        _write_error(folder, failure, exc)
+    except around_the_kernel as exc:  # papermill, nbclient, nbformat failing around the kernel
+        failure = NotebookRunError(
+            f"Could not run {source.name}: {type(exc).__name__}: {exc}. Its parameters and "
+            f"the traceback are in {folder} ({RECORD_FILE}, {ERROR_FILE})."
+        )
+        failure.__cause__ = exc
+        _write_error(folder, failure, exc)
+    except KeyboardInterrupt:
+        record.update(status="interrupted", duration_s=round(time.perf_counter() - started, 3))
+        _write_record(folder / RECORD_FILE, record)
+        raise
     seconds = time.perf_counter() - started
     record.update(
         finished=datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -341,9 +412,7 @@ def _check_names(source: Path, given: dict[str, Any], declared: dict[str, Any]) 
 
 
 def _new_run_folder(runs_dir: Path, name: str) -> Path:
-    if runs_dir.exists() and not runs_dir.is_dir():
-        raise NotebookRunError(f"{runs_dir} is a file; pass a folder for the runs (--runs-dir).")
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    writable_folder(runs_dir, what="runs folder", hint="Pass another one with --runs-dir.")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for n in range(1, 1000):
         folder = runs_dir / (f"{stamp}-{name}" if n == 1 else f"{stamp}-{name}-{n}")
@@ -444,3 +513,24 @@ def _write_record(path: Path, record: dict[str, Any]) -> None:
     path.write_text(
         json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
+
+
+def _write_error(
+    folder: Path, failure: NotebookRunError, exc: BaseException, trace: str = ""
+) -> None:
+    """``error.txt``: speechlab's message, then the traceback (the kernel's for a cell)."""
+    import traceback
+
+    trace = _ANSI.sub("", trace) or "".join(traceback.format_exception(exc))
+    (folder / ERROR_FILE).write_text(f"{failure}\n\n{trace.rstrip()}\n", encoding="utf-8")
+
+
+def _default_value(source: str) -> Any:
+    """A parameter's default as the value it is (``'"x"'`` → ``'x'``, ``'1'`` → 1) when it is
+    a Python literal; other expressions (``Path("a")``) stay as written."""
+    import ast
+
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return source

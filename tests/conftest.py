@@ -23,9 +23,20 @@ def real_store_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("real-store")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPEECHLAB_HOME", str(home))
-        for name in store.STORE:
-            store.assemble(name)
+        for name, model in store.STORE.items():
+            if model.derived is None:  # converted models are built on first use
+                store.assemble(name)
     return home
+
+
+@pytest.fixture(scope="session")
+def real_torch_kokoro(real_store_home: Path) -> Path:
+    """The store's kokoro-82m-int8-torch, built once (about a minute) in the real store."""
+    from speechlab import store
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SPEECHLAB_HOME", str(real_store_home))
+        return store.assemble("kokoro-82m-int8-torch")
 
 
 @pytest.fixture

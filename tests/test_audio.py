@@ -11,7 +11,7 @@ import soundfile as sf
 
 from speechlab import audio
 from speechlab.audio import Audio, load
-from speechlab.errors import AudioError
+from speechlab.errors import AudioError, OutputError
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -138,7 +138,7 @@ def test_save_errors_are_clear(tmp_path, tone):
     a = Audio(tone(440, 16_000, 0.1), 16_000)
     with pytest.raises(AudioError, match="unknown audio format"):
         a.save(tmp_path / "out.xyz")
-    with pytest.raises(AudioError, match="does not exist"):
+    with pytest.raises(OutputError, match="does not exist"):
         a.save(tmp_path / "missing" / "out.wav")
     with pytest.raises(AudioError, match="MP3 and Opus accept only some sample rates"):
         Audio(tone(440, 96_000, 0.1), 96_000).save(tmp_path / "out.mp3")

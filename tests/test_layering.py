@@ -25,6 +25,8 @@ FLOORS: dict[str, int] = {
             "store",
             "samples",
             "environment",
+            "files",
+            "devices",
         ),
         0,
     ),

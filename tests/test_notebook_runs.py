@@ -21,7 +21,7 @@ from notebook_fixtures import (
     plotly_outputs,
 )
 
-from speechlab.errors import SpeechlabError
+from speechlab.errors import OutputError, SpeechlabError
 from speechlab.notebook_runs import (
     NotebookCellError,
     NotebookNotFoundError,
@@ -140,7 +140,7 @@ def test_unknown_parameters_fail_before_anything_runs(tmp_path):
 def test_runs_dir_that_is_a_file_is_refused(tmp_path):
     notebook = make_notebook(tmp_path / "tiny.ipynb", "print(n)")
     (tmp_path / "runs").write_text("not a folder")
-    with pytest.raises(NotebookRunError, match="is a file"):
+    with pytest.raises(OutputError, match="is a file"):
         run_notebook(notebook, {}, runs_dir=tmp_path / "runs")
 
 
@@ -181,7 +181,7 @@ def test_run_folder_holds_notebook_record_report_and_outputs(tiny_run):
         "name": "ą b",
         "out_dir": str((run.folder / "outputs").resolve()),
     }
-    assert record["defaults"] == {"n": "1", "name": '"x"', "out_dir": "None"}
+    assert record["defaults"] == {"n": 1, "name": "x", "out_dir": None}
     assert record["kernel"] == "python3"
     assert 0 < record["duration_s"] == pytest.approx(run.seconds, abs=1e-3)
     versions = record["versions"]

@@ -308,8 +308,9 @@ def test_hub_id_unreachable_points_at_the_stand_in(tmp_path):
     assert run.returncode == 3, run.stderr
     assert "the Hugging Face Hub is unreachable" in run.stdout
     stand_in = [line for line in run.stdout.splitlines() if "stands in for this model" in line]
-    assert len(stand_in) == 1
+    assert len(stand_in) == 2  # the int8 ONNX file and its import into torch
     assert "'kokoro-82m-int8'" in stand_in[0]
+    assert "'kokoro-82m-int8-torch'" in stand_in[1]
 
 
 def test_hub_cache_is_used_offline(tmp_path):

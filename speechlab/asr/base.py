@@ -5,12 +5,19 @@ A backend subclasses :class:`Recognizer` and implements one method,
 :data:`MIN_DURATION`, never digital silence; whole-decoded items carry their ``audio``) and
 yields one Transcript per item, in order. The base class handles everything else once:
 the inputs (paths, arrays, lists, datasets), the per-call :class:`TranscribeOptions`, the
-empty/silent short-circuit, input order and the progress bar.
+empty/silent short-circuit, voice activity detection (``vad=True``: the backend only sees
+the speech regions and the base class stitches their transcripts), input order and the
+progress bar.
+
+Live recognition: a backend that can stream implements ``_stream_engine(language,
+**tuning)`` returning a :class:`~speechlab.asr.streaming.StreamEngine`; ``stream()`` and
+``listen()`` are the base class's (``asr/streaming.py``, ``asr/sources.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator
@@ -21,7 +28,17 @@ from typing import Any
 import numpy as np
 
 from speechlab.asr.inputs import AudioItem, is_single, iter_items
-from speechlab.errors import SpeechlabError, checked_arguments
+from speechlab.asr.sources import listen
+from speechlab.asr.streaming import (
+    RecognitionStream,
+    StreamEngine,
+    StreamEvent,
+    StreamingUnsupportedError,
+)
+from speechlab.asr.vad import VAD_RATE, VadOptions, speech_regions
+from speechlab.audio import DEFAULT_RESAMPLE_QUALITY, Audio, ResampleQuality, Seconds
+from speechlab.audio import iter_blocks as audio_blocks
+from speechlab.errors import OptionError, SpeechlabError, checked_arguments
 from speechlab.store import model_label
 from speechlab.transcript import Transcript
 
@@ -51,16 +68,23 @@ class TranscribeOptions:
     ``language``: an ISO 639-1 code (``"pl"``; regional forms such as ``"pl-PL"`` are cut to
     the language) or None. Whisper decodes in it (None: detect); a CTC model always
     transcribes the language it was trained on and records its own. ``batch_size``: inputs
-    per forward pass (CTC) or per group (Whisper).
+    per forward pass (CTC) or per group (Whisper). ``vad``: ``True`` (or
+    :class:`~speechlab.asr.vad.VadOptions`) runs Silero VAD first and transcribes only the
+    speech regions (word times stay those of the input); ``False`` transcribes everything.
     """
 
     language: str | None = None
     batch_size: int = 8
+    vad: bool | VadOptions = False
 
     def __post_init__(self) -> None:
         batch = self.batch_size
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise SpeechlabError(f"batch_size must be a positive integer, got {batch!r}.")
+        if not isinstance(self.vad, bool | VadOptions):
+            raise SpeechlabError(
+                f"vad must be True, False or a speechlab.asr.VadOptions, got {self.vad!r}."
+            )
         object.__setattr__(self, "language", language_code(self.language))
 
 
@@ -91,10 +115,11 @@ class Recognizer(ABC):
         progress: bool = True,
         audio_column: str = "audio",
         text_column: str | None = None,
+        vad: bool | VadOptions = False,
     ) -> Transcript | list[Transcript]:
         """Transcribe ``x``: one Transcript for a single input, else a list in input order.
 
-        ``language`` and ``batch_size``: see :class:`TranscribeOptions`.
+        ``language``, ``batch_size`` and ``vad``: see :class:`TranscribeOptions`.
         ``audio_column``/``text_column`` name a dataset's columns (the text, when given,
         is kept as ``Transcript.reference``). ``progress``: a tqdm bar over audio seconds.
         """
@@ -106,6 +131,7 @@ class Recognizer(ABC):
                 progress=progress,
                 audio_column=audio_column,
                 text_column=text_column,
+                vad=vad,
             )
         )
         return results[0] if is_single(x) else results
@@ -120,9 +146,10 @@ class Recognizer(ABC):
         progress: bool = True,
         audio_column: str = "audio",
         text_column: str | None = None,
+        vad: bool | VadOptions = False,
     ) -> Iterator[Transcript]:
         """Like ``transcribe`` but yields Transcripts in input order as they are ready."""
-        options = TranscribeOptions(language=language, batch_size=batch_size)
+        options = TranscribeOptions(language=language, batch_size=batch_size, vad=vad)
         items: Iterator[AudioItem] | list[AudioItem]
         items = iter_items(x, audio_column=audio_column, text_column=text_column)
         total = None
@@ -164,11 +191,135 @@ class Recognizer(ABC):
             while queued and not queued[0][1]:
                 yield self._empty(queued.popleft()[0], options)
 
-        for transcript in self._transcribe_items(audible(), options):
+        transcribe = self._transcribe_speech if options.vad else self._transcribe_items
+        for transcript in transcribe(audible(), options):
             yield from silent_ones()
             queued.popleft()  # the audible item this transcript belongs to
             yield transcript
         yield from silent_ones()
+
+    def _transcribe_speech(
+        self, items: Iterator[AudioItem], options: TranscribeOptions
+    ) -> Iterator[Transcript]:
+        """``_transcribe_items`` on the speech regions of each item only (VAD), stitched back
+        into one Transcript per item with the item's times."""
+        vad = options.vad if isinstance(options.vad, VadOptions) else None
+        for item in items:
+            regions = list(speech_regions(self._vad_blocks(item), vad))
+            parts = [
+                AudioItem(
+                    i, item.source, len(r.samples) / VAD_RATE, audio=Audio(r.samples, VAD_RATE)
+                )
+                for i, r in enumerate(regions)
+            ]
+            transcripts = list(self._transcribe_items(iter(parts), options)) if parts else []
+            yield _stitch(
+                item,
+                [r.start for r in regions],
+                transcripts,
+                transcripts[0].language if transcripts else self._result_language(options),
+            )
+
+    def _vad_blocks(self, item: AudioItem) -> Iterator[np.ndarray]:
+        """An item's samples at the VAD's rate, in blocks (long files are never read whole)."""
+        if item.path is not None and item.audio is None:
+            for block in audio_blocks(item.path, seconds=30.0, sample_rate=VAD_RATE):
+                yield block.samples
+            return
+        yield item.load(VAD_RATE).samples
+
+    # ------------------------------------------------------------------ live recognition
+
+    @checked_arguments
+    def stream(
+        self,
+        *,
+        sample_rate: int | None = None,
+        language: str | None = None,
+        vad: bool | VadOptions = False,
+        quality: ResampleQuality = DEFAULT_RESAMPLE_QUALITY,
+        background: bool = False,
+        source: str | None = None,
+        **tuning: Any,
+    ) -> RecognitionStream:
+        """Open a live-recognition stream (see :mod:`speechlab.asr.streaming`).
+
+        ``sample_rate``: the rate of the pushed blocks (else given with the first block);
+        blocks are resampled to the model's rate with soxr at ``quality``. ``language``:
+        as for ``transcribe``. ``vad``: gate the audio with Silero VAD (True or
+        :class:`~speechlab.asr.vad.VadOptions`): silence never reaches the model and each
+        end of speech is an endpoint (a Final). ``background``: decode on a worker thread,
+        so ``push`` never waits for the model. ``source``: a label kept on the transcript.
+        ``tuning``: the backend's own options (``help(recognizer.stream_options)``).
+        """
+        engine = self._stream_engine(language_code(language), **self._tuning(tuning))
+        return RecognitionStream(
+            engine,
+            sample_rate=sample_rate,
+            vad=vad,
+            quality=quality,
+            background=background,
+            source=source,
+        )
+
+    def listen(
+        self,
+        source: Any,
+        *,
+        block_seconds: Seconds = 0.1,
+        realtime: bool = False,
+        speed: float = 1.0,
+        **options: Any,
+    ) -> Iterator[StreamEvent]:
+        """Stream a file, an Audio, ``(samples, rate)`` or an iterable of blocks and yield
+        the events: the iterator form of :meth:`stream` (whose options it takes).
+
+        ``block_seconds``: the size of the blocks cut from files and arrays.
+        ``realtime=True`` feeds paths and arrays at the pace of real time (``speed`` times
+        faster) from a feeder thread while decoding runs in the background, as a
+        microphone would; ``False`` pushes as fast as decoding goes (deterministic).
+        """
+        return listen(
+            self.stream,
+            source,
+            block_seconds=block_seconds,
+            realtime=realtime,
+            speed=speed,
+            **options,
+        )
+
+    @property
+    def stream_options(self) -> Any:
+        """The class whose keyword options tune this backend's streams (None: cannot stream)."""
+        return None
+
+    def _stream_engine(self, language: str | None, **tuning: Any) -> StreamEngine:
+        """The backend's streaming engine; backends that can stream override this."""
+        raise StreamingUnsupportedError(
+            f"The {self.name} backend ({type(self).__name__}) has no streaming engine; "
+            "transcribe whole inputs with transcribe(), or use a wav2vec2 CTC or Whisper model."
+        )
+
+    def _tuning(self, tuning: dict[str, Any]) -> dict[str, Any]:
+        """``tuning`` checked against the backend's stream options (an OptionError naming
+        the unknown ones and listing the valid ones)."""
+        engine = self.stream_options
+        if engine is None:
+            return tuning  # _stream_engine will refuse
+        known = [
+            p.name
+            for p in inspect.signature(engine).parameters.values()
+            if p.kind is p.KEYWORD_ONLY
+        ]
+        unknown = sorted(set(tuning) - set(known))
+        if unknown:
+            verb = "is not an option" if len(unknown) == 1 else "are not options"
+            raise OptionError(
+                f"stream(): {', '.join(unknown)} {verb} of {self.name} streams. "
+                "Their options: sample_rate, language, vad, quality, "
+                f"background, source, {', '.join(known)}."
+            )
+        return tuning
 
     def _audible(self, item: AudioItem) -> bool:
         """False for inputs shorter than MIN_DURATION or digitally silent (whole-decoded
@@ -215,3 +366,26 @@ class Recognizer(ABC):
             yield bar
         finally:
             bar.close()
+
+
+def _stitch(
+    item: AudioItem, offsets: list[Seconds], parts: list[Transcript], language: str | None
+) -> Transcript:
+    """One Transcript for ``item`` from the transcripts of its regions starting at
+    ``offsets`` (their times moved to the item's)."""
+
+    def moved(segments: list[Any], offset: Seconds) -> list[Any]:
+        return [
+            type(s)(s.text, round(s.start + offset, 3), round(s.end + offset, 3), s.confidence)
+            for s in segments
+        ]
+
+    return Transcript(
+        " ".join(t.text for t in parts if t.text),
+        [w for t, o in zip(parts, offsets, strict=True) for w in moved(t.words, o)],
+        [c for t, o in zip(parts, offsets, strict=True) for c in moved(t.chars, o)],
+        language,
+        item.duration,
+        item.source,
+        reference=item.reference,
+    )

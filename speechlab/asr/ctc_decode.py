@@ -11,7 +11,6 @@ the word included). Both lie in [0, 1].
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,12 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from speechlab.errors import ModelNotFoundError, SpeechlabError
+from speechlab.errors import ModelFileError, ModelNotFoundError, SpeechlabError
+from speechlab.store.model_folders import read_json
 from speechlab.transcript import Segment
 
 __all__ = ["BeamDecoder", "CTCVocab", "Decoded", "greedy_decode", "load_beam_decoder"]
 
 log = logging.getLogger(__name__)
+
+_LM_ATTRS = ("alpha", "beta", "unk_score_offset")  # the numbers attrs.json holds
 
 
 @dataclass(frozen=True)
@@ -226,9 +228,9 @@ def load_beam_decoder(
             raise ModelNotFoundError(f"{lm_dir} holds no KenLM model (.arpa or .bin).")
         kenlm_file = found[0]
         if (lm_dir / "attrs.json").is_file():
-            attrs = json.loads((lm_dir / "attrs.json").read_text())
+            attrs = _lm_attrs(lm_dir / "attrs.json")
         if (lm_dir / "unigrams.txt").is_file():
-            unigrams = (lm_dir / "unigrams.txt").read_text(encoding="utf-8").split()
+            unigrams = _unigrams(lm_dir / "unigrams.txt")
     if not _kenlm_available():
         log.warning(
             "Found language model %s but the kenlm package is not installed: decoding greedily. "
@@ -246,6 +248,30 @@ def load_beam_decoder(
         score_boundary=bool(attrs.get("score_boundary", True)),
         beam_width=beam_width,
     )
+
+
+def _lm_attrs(path: Path) -> dict[str, float]:
+    """``attrs.json`` of a ``language_model/`` folder: numbers (alpha, beta, ...), or a
+    ModelFileError naming the file."""
+    fix = "fix or delete it (alpha and beta are then 0.5 and 1.0, or pass alpha=/beta=)"
+    attrs = read_json(path, fix=fix)
+    wrong = {
+        k: v
+        for k, v in attrs.items()
+        if k in _LM_ATTRS and (isinstance(v, bool) or not isinstance(v, int | float))
+    }
+    if wrong:
+        raise ModelFileError(f"{path}: {wrong} should be numbers; {fix}.")
+    return attrs
+
+
+def _unigrams(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").split()
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(
+            f"{path} is not UTF-8 text (byte {exc.start}); re-save it as UTF-8 or delete it."
+        ) from exc
 
 
 def _kenlm_available() -> bool:

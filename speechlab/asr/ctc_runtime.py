@@ -17,7 +17,6 @@ variant it accepts and on the real ``speechlab-pl-ctc-small``. Checkpoints it do
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from speechlab.asr.feature_chunks import (
     run_in_slices,
 )
 from speechlab.errors import ModelNotFoundError
+from speechlab.store.model_folders import check_safetensors, load_tensors, pickled_code_refused
 
 __all__ = ["RUNTIMES", "SpeechlabCTC", "TransformersCTC", "load_ctc_model", "unsupported"]
 
@@ -105,7 +105,10 @@ class TransformersCTC:
         from transformers import AutoModelForCTC
 
         try:
-            self.module = AutoModelForCTC.from_pretrained(model_dir, dtype=dtype)
+            with pickled_code_refused(_weights_file(model_dir) or model_dir):
+                self.module = AutoModelForCTC.from_pretrained(
+                    model_dir, dtype=dtype, trust_remote_code=False
+                )
         except ValueError as exc:
             raise ModelNotFoundError(
                 f"{model_dir} ({config.model_type}) cannot be loaded as a CTC model: {exc}"
@@ -124,6 +127,9 @@ class TransformersCTC:
 
     def parameters(self) -> list[Any]:
         return list(self.module.parameters())
+
+    #: transformers' modules are run whole: live recognition recomputes each window
+    cacheable_features = False
 
 
 class SpeechlabCTC:
@@ -172,15 +178,26 @@ class SpeechlabCTC:
 
     def __call__(self, inputs: Any, attention_mask: Any = None) -> Any:
         """Logits ``(batch, frames, vocab)`` for ``inputs`` ``(batch, samples)``."""
+        lengths = None if attention_mask is None else self.output_frames(attention_mask.sum(-1))
+        return self.from_features(self.features(inputs), lengths)
+
+    @property
+    def cacheable_features(self) -> bool:
+        """Whether each feature-encoder frame depends only on its own receptive field
+        (per-frame layer norms), so frames computed once can be kept and reused (live
+        recognition does); group norm over time makes every frame depend on the whole input."""
+        return self.frames_major_norm
+
+    def from_features(self, h: Any, lengths: Any = None) -> Any:
+        """Logits for feature-encoder frames ``h`` ``(batch, frames, channels)``; ``lengths``:
+        valid frames per row (None: all)."""
         import torch
         import torch.nn.functional as F
 
-        h = self.features(inputs)
         h = F.layer_norm(h, h.shape[-1:], *self.projection_norm, self.eps)
         h = F.linear(h, *self.projection)
         mask = None
-        if attention_mask is not None:
-            lengths = self.output_frames(attention_mask.sum(-1))
+        if lengths is not None:
             mask = torch.arange(h.shape[1], device=h.device) < lengths[:, None]
             h = h.masked_fill(~mask[..., None], 0.0)
             mask = mask[:, None, None, :]
@@ -282,18 +299,17 @@ class SpeechlabCTC:
 
 
 def _read_weights(path: Path | None) -> Any:
-    """Tensors by name, read one at a time (each its own memory, freed once converted)."""
-    import torch
-
+    """Tensors by name, read one at a time (each its own memory, freed once converted); a
+    damaged file is a ModelFileError, pickled code an UnsafeModelError."""
     if path is None:
         raise _Unsupported("no single weights file")
     if path.suffix == ".safetensors":
         from safetensors import safe_open
 
+        check_safetensors(path)
         return _SafetensorsReader(safe_open(path, framework="pt"))
     # zip-format files (torch >= 1.6) map their pages lazily; older ones are read whole
-    mmap = zipfile.is_zipfile(path)
-    return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    return load_tensors(path)
 
 
 class _SafetensorsReader:

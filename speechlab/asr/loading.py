@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from speechlab.asr.base import Recognizer
+from speechlab.devices import check_threads, parse_device
 from speechlab.errors import ModelNotFoundError, SpeechlabError, checked_arguments
 from speechlab.store import MANIFEST, resolve
+from speechlab.store.model_folders import read_json
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "detect_backend", "load_asr"]
 
@@ -87,6 +88,8 @@ def load_asr(
         raise ModelNotFoundError(
             f"Unknown ASR backend {backend!r}; choose one of {BACKENDS} or 'auto'."
         )
+    parse_device(device)  # bad values fail before a model is assembled or read
+    check_threads(threads)
     path = resolve(spec)
     if backend == "auto":
         backend = detect_backend(path)
@@ -124,7 +127,7 @@ def detect_backend(path: Path) -> str:
         )
     manifest = path / MANIFEST
     if manifest.is_file():
-        info = json.loads(manifest.read_text())
+        info = read_json(manifest)
         if info.get("task") != "asr":
             raise ModelNotFoundError(
                 f"{info.get('name', path.name)!r} is a {info.get('task', 'non-ASR')} model, not a "

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,7 +26,9 @@ from speechlab.asr.ctc_decode import BeamDecoder, CTCVocab, greedy_decode, load_
 from speechlab.asr.ctc_runtime import load_ctc_model
 from speechlab.asr.feature_chunks import DEFAULT_CHUNK_FRAMES
 from speechlab.asr.inputs import AudioItem
+from speechlab.devices import check_gpus, check_threads, parse_device
 from speechlab.errors import ModelNotFoundError, SpeechlabError
+from speechlab.store.model_folders import check_model_folder, read_json
 from speechlab.transcript import Transcript
 
 __all__ = ["Wav2Vec2Recognizer", "iter_windows", "plan_batches"]
@@ -66,16 +67,18 @@ class Wav2Vec2Recognizer(Recognizer):
         from transformers import AutoConfig, Wav2Vec2CTCTokenizer
 
         self.model_dir = Path(model_dir)
+        self.threads = check_threads(threads)
+        checked = parse_device(device)
+        check_gpus(checked, torch.cuda.device_count(), f"torch {torch.__version__}")
         if not 0.0 <= max_padding < 1.0:
             raise SpeechlabError(f"max_padding must be in [0, 1), got {max_padding!r}.")
         self.max_padding = max_padding
         if max_batch_seconds is None:  # CPU: one 20 s window at a time keeps memory bounded
-            max_batch_seconds = 20.0 if str(device).startswith("cpu") else 240.0
+            max_batch_seconds = 240.0 if checked.is_cuda else 20.0
         if not max_batch_seconds > 0:
             raise SpeechlabError(f"max_batch_seconds must be > 0, got {max_batch_seconds!r}.")
         self.language = language
-        self.threads = threads
-        self.device = torch.device(device)
+        self.device = torch.device(str(checked))
         config_path = self.model_dir / "config.json"
         if not config_path.is_file():
             raise ModelNotFoundError(
@@ -83,7 +86,14 @@ class Wav2Vec2Recognizer(Recognizer):
                 "A CTC model directory holds config.json, model weights, vocab.json and "
                 "preprocessor_config.json."
             )
-        config = AutoConfig.from_pretrained(self.model_dir)
+        read_json(config_path)  # damage named here, not inside transformers
+        check_model_folder(self.model_dir)  # custom code refused, weights whole
+        try:
+            config = AutoConfig.from_pretrained(self.model_dir, trust_remote_code=False)
+        except (ValueError, KeyError, OSError) as exc:
+            raise ModelNotFoundError(
+                f"{config_path} does not describe a transformers model: {exc}"
+            ) from exc
         architectures = config.architectures or []
         if not any(a.endswith("ForCTC") for a in architectures) and architectures:
             raise ModelNotFoundError(
@@ -106,7 +116,9 @@ class Wav2Vec2Recognizer(Recognizer):
             feature_chunk_frames=feature_chunk_frames,
         )
         try:
-            tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(self.model_dir)
+            tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(
+                self.model_dir, trust_remote_code=False
+            )
         except (OSError, TypeError, ValueError) as exc:
             raise ModelNotFoundError(
                 f"{self.model_dir} has no usable CTC tokenizer (vocab.json): {exc}"
@@ -154,6 +166,18 @@ class Wav2Vec2Recognizer(Recognizer):
     def chunked_features(self) -> bool:
         """Whether the conv feature encoder runs in slices of time (same frames, less memory)."""
         return self.model.chunked_features
+
+    @property
+    def stream_options(self) -> Any:
+        """Live recognition's engine, whose keyword options ``stream()`` takes."""
+        from speechlab.asr.ctc_stream import CTCStreamEngine
+
+        return CTCStreamEngine
+
+    def _stream_engine(self, language: str | None, **tuning: Any) -> Any:
+        from speechlab.asr.ctc_stream import CTCStreamEngine
+
+        return CTCStreamEngine(self, **tuning)  # a CTC model hears its own language
 
     def log_probs(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Log-softmax outputs for a batch of 1-D 16 kHz arrays, each cut to its valid frames."""
@@ -392,7 +416,7 @@ def _feature_extractor_config(model_dir: Path) -> dict[str, Any]:
     path = model_dir / "preprocessor_config.json"
     if not path.is_file():
         return {}
-    return json.loads(path.read_text())
+    return read_json(path)
 
 
 def _torch_dtype(dtype: str | None) -> Any:

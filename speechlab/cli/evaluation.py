@@ -12,6 +12,7 @@ from rich.table import Table
 from speechlab.cli.support import console, friendly
 from speechlab.eval import EvalError, evaluate, roundtrip
 from speechlab.eval.results import percent, percent_range
+from speechlab.files import read_text, writable_folder
 from speechlab.textnorm import get_normalizer
 
 __all__ = ["eval_command", "roundtrip_command"]
@@ -36,9 +37,14 @@ def eval_command(
     audio_column: Annotated[str | None, typer.Option(help="Audio column.")] = None,
     text_column: Annotated[str | None, typer.Option(help="Text column.")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    encoding: Annotated[
+        str, typer.Option(help="Encoding of a manifest or .txt transcripts, e.g. cp1250.")
+    ] = "utf-8",
 ) -> None:
     """Word and character error rates (95 % bootstrap CIs) of an ASR model on labelled speech."""
     get_normalizer(normalizer)  # a typo fails before any model is loaded
+    if out is not None:
+        writable_folder(out, what="results folder")  # and so does an unwritable --out
     source = _open_data(data, lang, split)
     result = evaluate(
         model,
@@ -49,6 +55,7 @@ def eval_command(
         batch_size=batch_size,
         audio_column=audio_column,
         text_column=text_column,
+        encoding=encoding,
     )
     _print_summary("ASR evaluation", result.summary, out)
 
@@ -59,13 +66,14 @@ def roundtrip_command(
     asr: Annotated[str, typer.Option(help="ASR model spec.")] = "whisper-base",
     texts: Annotated[
         Path | None,
-        typer.Option(help="UTF-8 file, one text per line (default: speechlab's Polish set)."),
+        typer.Option(help="Text file, one text per line (default: speechlab's Polish set)."),
     ] = None,
     voices: Annotated[str, typer.Option(help="Comma-separated voices.")] = "jm_kumo",
     lang: Annotated[str, typer.Option(help="Language code, e.g. pl.")] = "pl",
     speed: Annotated[float, typer.Option(min=0.5, max=2.0)] = 1.0,
     normalizer: Annotated[str, typer.Option(help="model-card, whisper or none.")] = "model-card",
     out: Annotated[Path | None, typer.Option(help="Results folder.")] = None,
+    encoding: Annotated[str, typer.Option(help="Encoding of --texts, e.g. cp1250.")] = "utf-8",
 ) -> None:
     """TTS→ASR round trip: speak texts with each voice, transcribe them, WER/CER per voice."""
     from speechlab.samples import POLISH_SENTENCES
@@ -75,7 +83,8 @@ def roundtrip_command(
     if texts is not None:
         if not texts.is_file():
             raise EvalError(f"Text file not found: {texts}.")
-        lines = [line.strip() for line in texts.read_text(encoding="utf-8").splitlines()]
+        text = read_text(texts, encoding=encoding, what="texts file", error=EvalError)
+        lines = [line.strip() for line in text.splitlines()]
         lines = [line for line in lines if line]
         if not lines:
             raise EvalError(f"{texts} holds no text; write one sentence per line.")

@@ -84,6 +84,7 @@ def models_fetch(
                 f"{name}: cached at {store.store_path(name)}", highlight=False, markup=False
             )
             continue
+        store.writable_store_path(name)  # a read-only or misplaced cache fails before the bar
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+from speechlab.audio import output_format
 from speechlab.cli.support import console, err_console, friendly
 from speechlab.errors import SpeechlabError
+from speechlab.files import decode_text, read_text, writable_file
 
 __all__ = ["say", "voices"]
 
@@ -33,23 +35,28 @@ def say(
     ] = False,
     threads: Annotated[int | None, typer.Option(min=1)] = None,
     backend: Annotated[str, typer.Option(help="onnx, torch or auto.")] = "auto",
+    encoding: Annotated[
+        str, typer.Option(help="Encoding of @FILE or stdin, e.g. cp1250.")
+    ] = "utf-8",
 ) -> None:
     """Synthesise speech with Kokoro (Polish included)."""
     from speechlab.tts import load_tts
 
     if text == "-":
-        text = sys.stdin.read()
+        text = decode_text(sys.stdin.buffer.read(), encoding=encoding, what="text on stdin")
     elif text.startswith("@"):
         source = Path(text[1:])
         if not source.is_file():
             raise SpeechlabError(f"Text file not found: {source}.")
-        text = source.read_text(encoding="utf-8")
-    tts = load_tts(model, lang=lang, threads=threads, backend=backend)
+        text = read_text(source, encoding=encoding)
     lines = [line for line in text.splitlines() if line.strip()] if batch else [text]
     if not lines:
         raise SpeechlabError("No text to speak (the input is empty).")
-    for i, line in enumerate(lines, start=1):
-        target = output.with_name(f"{output.stem}-{i:04d}{output.suffix}") if batch else output
+    targets = [_numbered(output, i) if batch else output for i in range(1, len(lines) + 1)]
+    output_format(output)  # an unknown extension or an unwritable place fails before synthesis
+    writable_file(targets[-1], what="audio file")  # the longest name of a batch
+    tts = load_tts(model, lang=lang, threads=threads, backend=backend)
+    for line, target in zip(lines, targets, strict=True):
         speech = tts.synthesize(line, voice=voice, speed=speed, lang=lang)
         speech.save(target)
         err_console.print(
@@ -57,6 +64,10 @@ def say(
             highlight=False,
             markup=False,
         )
+
+
+def _numbered(output: Path, i: int) -> Path:
+    return output.with_name(f"{output.stem}-{i:04d}{output.suffix}")
 
 
 @friendly

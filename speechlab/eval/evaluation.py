@@ -25,6 +25,7 @@ from speechlab.eval.metrics import check_bootstrap
 from speechlab.eval.models import open_recognizer
 from speechlab.eval.results import EvalResult, now, score_rows
 from speechlab.eval.runlog import RunLog
+from speechlab.files import writable_folder
 from speechlab.textnorm import Normalizer, get_normalizer, normalizer_name
 
 __all__ = ["evaluate"]
@@ -45,6 +46,7 @@ def evaluate(
     synthetic: bool = False,
     audio_column: str | None = None,
     text_column: str | None = None,
+    encoding: str = "utf-8",
     n_boot: int = 1000,
     seed: int = 0,
 ) -> EvalResult:
@@ -55,13 +57,16 @@ def evaluate(
     ``normalizer``: ``model-card``, ``whisper``, ``none`` or a function. ``lang`` goes
     to the recognizer (Whisper decodes in it) and is recorded. ``synthetic=True`` labels the
     corpus synthetic (corpora made by ``synth_test_set`` are labelled so anyway).
-    ``n_boot``/``seed``: bootstrap CIs.
+    ``encoding``: of a manifest or a folder's .txt files. ``out`` is checked writable
+    before any work. ``n_boot``/``seed``: bootstrap CIs.
     """
     normalize = get_normalizer(normalizer)  # bad arguments fail before any work
     check_bootstrap(n_boot)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise EvalError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    corpus = read_data(data, audio_column=audio_column, text_column=text_column)
+    if out is not None:
+        writable_folder(out, what="results folder")
+    corpus = read_data(data, audio_column=audio_column, text_column=text_column, encoding=encoding)
     recognizer, model = open_recognizer(recognizer)
     if out is None:
         rows = _transcribe(recognizer, model, corpus, None, batch_size, progress, lang)

@@ -8,7 +8,9 @@ like a fifty-word one. CER counts every character of the normalised text, spaces
 Empty references: an utterance whose (normalised) reference is empty adds its inserted
 words to the corpus numerator and nothing to the denominator. Its own rate is 0.0 when the
 hypothesis is empty too and NaN (undefined: errors over zero words) otherwise; the same rule
-gives the corpus rate when no utterance has a reference word. Nothing divides by zero.
+gives the corpus rate when no utterance has a reference word, and a warning says so (the
+usual cause: the wrong text column, or a normaliser that deletes everything). Nothing
+divides by zero.
 
 Confidence intervals: percentile bootstrap over utterances (resampled with replacement,
 ``n_boot`` times, seeded); each resample's *corpus* rate is recomputed, WER and CER from the
@@ -17,6 +19,7 @@ same resamples.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +37,8 @@ __all__ = [
     "error_rate",
     "score",
 ]  # Counts, align_counts and error_rate come from the ground floor (speechlab.error_rates)
+
+log = logging.getLogger(__name__)
 
 #: Resampled indices held in memory at once (n_boot x utterances is done in blocks).
 _BLOCK_CELLS = 2_000_000
@@ -123,6 +128,13 @@ def score(
         for w, c in zip(words, chars, strict=True)
     ]
     total = {key: sum(row[key] for row in rows) for key in rows[0] if key not in ("wer", "cer")}
+    if total["ref_chars"] == 0:
+        log.warning(
+            "All %d reference(s) are empty after normalisation, so WER and CER are undefined "
+            "(NaN; 0.0 where the hypotheses are empty too). Check that the references were "
+            "read from the right text column, and that the normaliser keeps their words.",
+            len(rows),
+        )
     word_errors = total["substitutions"] + total["insertions"] + total["deletions"]
     intervals = bootstrap_cis(
         {

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from speechlab.eval.errors import EvalError
 from speechlab.eval.metrics import score
+from speechlab.files import writable_folder
 from speechlab.textnorm import Normalizer
 
 if TYPE_CHECKING:
@@ -163,12 +164,8 @@ def load_json(path: Path) -> Any:
 
 
 def ensure_folder(directory: str | Path) -> Path:
-    """``directory``, created if needed; an EvalError if it is a file."""
-    folder = Path(directory).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise EvalError(f"{folder} is a file; pass a folder to save the results in.")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """``directory``, created if needed; an OutputError if it cannot be written in."""
+    return writable_folder(directory, what="results folder")
 
 
 def percent(value: Any) -> str:

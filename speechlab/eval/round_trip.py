@@ -112,6 +112,8 @@ def roundtrip(
         raise EvalError("Give at least one text and one voice, e.g. voices=['jm_kumo'].")
     if keep_audio and out is None:
         raise EvalError("keep_audio needs out=FOLDER to write the audio into.")
+    if out is not None:
+        ensure_folder(out)  # an unwritable folder fails before any model is opened
     tts, tts_label = open_synthesizer(synthesizer)
     asr, asr_label = open_recognizer(recognizer)
     audio_dir = ensure_folder(Path(out) / "audio") if keep_audio and out is not None else None

@@ -26,13 +26,15 @@ from speechlab.store.assembly import (
     sha256_file,
     store_path,
     verify,
+    writable_store_path,
 )
-from speechlab.store.catalogue import STORE, Piece, StoreFile, StoreModel
+from speechlab.store.catalogue import STORE, Derivation, Piece, StoreFile, StoreModel
 from speechlab.store.specs import model_label, resolve
 
 __all__ = [
     "MANIFEST",
     "STORE",
+    "Derivation",
     "ModelStatus",
     "Piece",
     "StoreFile",
@@ -46,4 +48,5 @@ __all__ = [
     "sha256_file",
     "store_path",
     "verify",
+    "writable_store_path",
 ]

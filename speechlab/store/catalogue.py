@@ -5,7 +5,11 @@ This module is data. Two kinds of model are listed:
 * real models carried by PyPI packages (``kokoro-82m-int8``, ``whisper-base``): each file
   is the concatenation of pieces inside installed packages, with its recorded sha256;
 * speechlab's own models, shipped inside this package under ``speechlab/store/models/<name>/``
-  (read with :mod:`importlib.resources`), each folder with a ``checksums.json`` of its files.
+  (read with :mod:`importlib.resources`), each folder with a ``checksums.json`` of its files;
+* models *derived* from another store model by a converter (``kokoro-82m-int8-torch``, the
+  int8 ONNX Kokoro imported into torch's ``KModel``): no new download, the converter's
+  output checked against the digests recorded here. The converter is named as data
+  (``"module:function"``, like an entry point), so the store never imports the engines.
 
 A new store model is one more entry here; :mod:`speechlab.store.assembly` builds it.
 """
@@ -18,7 +22,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Literal
 
-__all__ = ["OWN_MODELS", "STORE", "Piece", "StoreFile", "StoreModel"]
+__all__ = ["OWN_MODELS", "STORE", "Derivation", "Piece", "StoreFile", "StoreModel"]
 
 #: The package whose ``models/`` folder holds speechlab's own models.
 _OWN_PACKAGE = "speechlab.store"
@@ -44,6 +48,14 @@ class StoreFile:
 
 
 @dataclass(frozen=True)
+class Derivation:
+    """How a store model is built from another one (its files have no pieces)."""
+
+    source: str  # the store model it is built from
+    builder: str  # "module:function", called as function(source_dir, out_dir, report)
+
+
+@dataclass(frozen=True)
 class StoreModel:
     """A real model the store can assemble offline from installed packages."""
 
@@ -54,6 +66,7 @@ class StoreModel:
     license: str
     hub_ids: tuple[str, ...]  # the Hub models this stands in for offline
     files: tuple[StoreFile, ...]
+    derived: Derivation | None = None
 
     @property
     def size(self) -> int:
@@ -61,7 +74,10 @@ class StoreModel:
 
     @property
     def requirements(self) -> list[str]:
-        return sorted({p.requirement for f in self.files for p in f.pieces})
+        own = {p.requirement for f in self.files for p in f.pieces}
+        if self.derived is not None:
+            own.update(STORE[self.derived.source].requirements)
+        return sorted(own)
 
 
 def _kokoro_int8() -> StoreModel:
@@ -97,6 +113,44 @@ def _kokoro_int8() -> StoreModel:
                 1_155,
             ),
         ),
+    )
+
+
+def _kokoro_int8_torch() -> StoreModel:
+    return StoreModel(
+        name="kokoro-82m-int8-torch",
+        task="tts",
+        backend="kokoro-torch",
+        description="Kokoro-82M v1.0 for torch (KModel, float32), imported from kokoro-82m-int8",
+        license="Apache-2.0 weights (hexgrad), MIT export",
+        hub_ids=("hexgrad/Kokoro-82M",),
+        files=(
+            StoreFile(
+                "config.json",
+                (),
+                "94c1a5bf6b53e26c74510c235a3d1d4006fe5b00653234ef570cb6199ee9025e",
+                2_147,
+            ),
+            StoreFile(
+                "kokoro-v1_0.safetensors",
+                (),
+                "4b6588d2cdbb3eff946913f7b7dfbac43df909ffcb2b0f34283a39bff917a5f8",
+                327_317_488,
+            ),
+            StoreFile(
+                "import-sources.json",
+                (),
+                "02237fa1f6a5a2a3fbc9026423145b31ad4621a465c6b2f3a0a113506e4e5b59",
+                107_889,
+            ),
+            StoreFile(
+                "voices.npz",
+                (),
+                "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15",
+                2_612_478,
+            ),
+        ),
+        derived=Derivation("kokoro-82m-int8", "speechlab.tts.onnx_import:build_store_model"),
     )
 
 
@@ -185,6 +239,6 @@ def _own_model(name: str) -> StoreModel | None:
 #: Models the store can assemble offline, by name.
 STORE: dict[str, StoreModel] = {
     m.name: m
-    for m in (_kokoro_int8(), _whisper_base(), *map(_own_model, OWN_MODELS))
+    for m in (_kokoro_int8(), _kokoro_int8_torch(), _whisper_base(), *map(_own_model, OWN_MODELS))
     if m is not None
 }

@@ -47,7 +47,7 @@ def resolve(
         )
     spec = spec.strip()
     if spec in STORE:
-        return assemble(spec, progress=progress)
+        return assemble(spec, progress=progress, repair=False)  # damage: ChecksumError
     path = Path(spec).expanduser()
     if path.exists() or _looks_like_path(spec):
         return _resolve_local(path)
@@ -78,10 +78,19 @@ def _resolve_local(path: Path) -> Path:
 
 def _resolve_hub(repo_id: str, revision: str | None) -> Path:
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
+    from huggingface_hub.utils import validate_repo_id
 
     try:
+        validate_repo_id(repo_id)
         return Path(snapshot_download(repo_id, revision=revision, ignore_patterns=_HUB_IGNORE))
+    except HFValidationError as exc:
+        raise ModelNotFoundError(
+            f"{repo_id!r} looks like a Hugging Face Hub id but is not a valid one "
+            f"({str(exc).splitlines()[0]}). A Hub id is 'org/name' of letters, digits, '-', "
+            "'_' and '.' (not starting or ending with '-' or '.', no '--' or '..'); for a "
+            f"local folder write a path such as './{repo_id}'."
+        ) from exc
     except LocalEntryNotFoundError as exc:
         raise ModelNotFoundError(_offline_message(repo_id, exc)) from exc
     except HfHubHTTPError as exc:

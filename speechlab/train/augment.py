@@ -1,10 +1,14 @@
-"""Waveform augmentation for training: speed perturbation and additive noise at an SNR.
+"""Waveform augmentation for training: speed perturbation, room reverberation, additive
+noise at an SNR, telephone band-limiting and gain changes (the last three in
+:mod:`speechlab.train.channel`).
 
 Every random choice comes from a generator seeded by ``(seed, *keys)`` (e.g. the run seed,
 the epoch and the item's position), never from global state: an item gets the same
 augmentation whether the run went straight through or was resumed, on any number of
-processes. SpecAugment is not here: it is the model's own time masking
-(``mask_time_prob`` in the model config), applied in its forward pass while training.
+processes. The room and channel effects are drawn after the speed and noise choices, so
+adding them leaves the speed and noise of every item as they were. SpecAugment is not
+here: it is the model's own time masking (``mask_time_prob`` in the model config),
+applied in its forward pass while training.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
+from speechlab.train.channel import change_gain, reverberate, room_impulse_response, telephone
 from speechlab.train.errors import ConfigError
 
 __all__ = [
     "NOISE_COLORS",
     "AugmentPlan",
+    "Effects",
     "add_noise",
     "apply_plan",
     "change_speed",
@@ -36,12 +42,44 @@ MIN_SPEED, MAX_SPEED = 0.5, 2.0
 @dataclass(frozen=True)
 class AugmentPlan:
     """What to do to one item: speed factor (>1 is faster and shorter), noise SNR in dB
-    (None: no noise), noise colour, and the seed of the noise samples."""
+    (None: no noise), noise colour, the seed of the noise samples; the room's RT60 in
+    seconds (None: dry) and the seed of its impulse response; a gain in dB (0: none);
+    telephone band-limiting, with or without mu-law companding."""
 
     speed: float = 1.0
     snr_db: float | None = None
     color: str = "white"
     noise_seed: int = 0
+    rt60: float | None = None
+    room_seed: int = 0
+    gain_db: float = 0.0
+    telephone: bool = False
+    mulaw: bool = False
+
+
+@dataclass(frozen=True)
+class Effects:
+    """How often each room/channel effect applies and its range: reverberation with RT60
+    uniform in ``rt60`` (s), gain uniform in ``gain_db`` (dB), telephone band-limiting
+    (mu-law companded in ``mulaw_prob`` of those items)."""
+
+    reverb_prob: float = 0.0
+    rt60: tuple[float, float] = (0.2, 0.8)
+    gain_prob: float = 0.0
+    gain_db: tuple[float, float] = (-10.0, 10.0)
+    telephone_prob: float = 0.0
+    mulaw_prob: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("reverb_prob", "gain_prob", "telephone_prob", "mulaw_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}.")
+        for name, low, high in (("rt60", 0.05, 3.0), ("gain_db", -40.0, 40.0)):
+            pair = getattr(self, name)
+            if len(pair) != 2 or not low <= pair[0] <= pair[1] <= high:
+                raise ConfigError(
+                    f"{name} must be a range [low, high] inside [{low}, {high}], got {pair}."
+                )
 
 
 def seeded(seed: int, *keys: int) -> np.random.Generator:
@@ -54,13 +92,28 @@ def choose_plan(
     speeds: Sequence[float] = (1.0,),
     snrs_db: Sequence[float | None] = (None,),
     colors: Sequence[str] = ("white",),
+    effects: Effects = Effects(),
 ) -> AugmentPlan:
-    """Draw one plan uniformly from the choices (always the same number of draws)."""
+    """Draw one plan uniformly from the choices and ``effects`` (always the same number of
+    draws, the speed and noise ones first)."""
     speed = float(speeds[int(rng.integers(len(speeds)))])
     snr = snrs_db[int(rng.integers(len(snrs_db)))]
     color = colors[int(rng.integers(len(colors)))]
     noise_seed = int(rng.integers(2**31))
-    return AugmentPlan(speed, None if snr is None else float(snr), str(color), noise_seed)
+    reverb, rt60, room_seed = rng.random(), rng.uniform(*effects.rt60), int(rng.integers(2**31))
+    gain, gain_db = rng.random(), rng.uniform(*effects.gain_db)
+    phone, mulaw = rng.random(), rng.random()
+    return AugmentPlan(
+        speed,
+        None if snr is None else float(snr),
+        str(color),
+        noise_seed,
+        rt60=round(float(rt60), 3) if reverb < effects.reverb_prob else None,
+        room_seed=room_seed,
+        gain_db=round(float(gain_db), 2) if gain < effects.gain_prob else 0.0,
+        telephone=bool(phone < effects.telephone_prob),
+        mulaw=bool(phone < effects.telephone_prob and mulaw < effects.mulaw_prob),
+    )
 
 
 def check_choices(
@@ -118,8 +171,16 @@ def add_noise(
 
 
 def apply_plan(samples: np.ndarray, plan: AugmentPlan, sample_rate: int) -> np.ndarray:
-    """Speed first, then noise (so the SNR holds on the audio the model hears)."""
+    """Speed, room, noise (its SNR measured on the reverberant speech), telephone line,
+    gain: the order sound takes from a speaker through a room and a line to a recorder."""
     out = change_speed(samples, plan.speed, sample_rate)
+    if plan.rt60 is not None:
+        response = room_impulse_response(plan.rt60, sample_rate, seeded(plan.room_seed))
+        out = reverberate(out, response)
     if plan.snr_db is not None:
         out = add_noise(out, plan.snr_db, plan.color, seeded(plan.noise_seed))
+    if plan.telephone:
+        out = telephone(out, sample_rate, mulaw=plan.mulaw)
+    if plan.gain_db:
+        out = change_gain(out, plan.gain_db)
     return out

@@ -4,23 +4,33 @@ A checkpoint folder ``checkpoints/step-00000100/`` holds ``model.safetensors`` (
 weight, adapters included), ``optimizer.pt``, ``scheduler.pt`` (and ``scaler.pt`` with
 fp16), one ``rng-rank<N>.pt`` per process (python, numpy and torch generator states) and
 ``trainer_state.json`` (step, data position, elapsed time, best CER, the config keys a
-resume must share), written last. It is built under a ``.partial`` name and renamed into
-place, so a run killed while saving leaves no folder that looks finished. Everything is
-read back with ``torch.load(weights_only=True)`` or safetensors.
+resume must share), written last. It is built under a ``.partial`` name, every file and the
+folder are fsynced, and only then is it renamed into place (a folder it replaces is moved
+aside first and deleted after), so neither a killed run nor a power cut leaves a folder that
+looks finished but is not. Everything is read back with ``torch.load(weights_only=True)``
+or safetensors.
+
+A resume takes the newest checkpoint whose files are whole: one with a truncated
+``trainer_state.json``, weights or optimizer state is skipped with a warning (it stays on
+disk) and the previous complete one is used.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
+import os
 import random
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from speechlab.store.model_folders import check_safetensors, load_tensors, safetensors_problem
 from speechlab.train.errors import TrainError
 
 __all__ = [
@@ -30,13 +40,18 @@ __all__ = [
     "capture_rng",
     "latest_checkpoint",
     "prune_checkpoints",
+    "replace_folder",
     "restore_rng",
 ]
+
+log = logging.getLogger(__name__)
 
 STATE_FILE = "trainer_state.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_COLUMNS = ("step", "loss", "lr", "cer", "elapsed")
 _PREFIX = "step-"
+_ASIDE = ".old"  # a finished checkpoint moved aside while its replacement is renamed in
+_TORCH_FILES = ("optimizer.pt", "scheduler.pt")  # besides the weights, the RNG and the state
 
 
 @dataclass
@@ -56,24 +71,140 @@ def checkpoint_folder(root: Path, step: int) -> Path:
 
 
 def latest_checkpoint(root: Path) -> Checkpoint | None:
-    """The finished checkpoint with the highest step under ``root``, if any."""
-    found = []
-    for folder in root.glob(f"{_PREFIX}*"):
-        if folder.suffix == ".partial" or not (folder / STATE_FILE).is_file():
-            continue
-        found.append(Checkpoint(folder, json.loads((folder / STATE_FILE).read_text())))
-    return max(found, key=lambda c: c.step, default=None)
+    """The newest finished checkpoint under ``root`` whose files are whole, if any.
+
+    A newer one that is damaged (a truncated ``trainer_state.json``, weights or optimizer
+    state, a missing file) is skipped with a warning and left on disk; when every finished
+    checkpoint is damaged, a :class:`TrainError` lists them.
+    """
+    skipped: list[str] = []
+    for folder in sorted(_finished(root), key=_step_of, reverse=True):
+        state, problem = _read_state(folder)
+        if problem is None:
+            problem = checkpoint_problem(folder)
+        if problem is None and state is not None:
+            if skipped:
+                log.warning(
+                    "Resuming from %s: the newer checkpoint(s) are damaged and were skipped "
+                    "(kept on disk): %s",
+                    folder.name,
+                    "; ".join(skipped),
+                )
+            return Checkpoint(folder, state)
+        skipped.append(f"{folder.name}: {problem}")
+    if skipped:
+        raise TrainError(
+            f"No checkpoint in {root} can be resumed: {'; '.join(skipped)}. Delete "
+            f"{root} to train from the start, or use a new out_dir."
+        )
+    return None
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why the checkpoint ``folder`` cannot be resumed (a missing or truncated file), or None.
+    Cheap: the weights' header and the torch files' zip directories are read, not the data."""
+    try:
+        problem = safetensors_problem(folder / WEIGHTS_FILE)
+    except FileNotFoundError:
+        return f"{WEIGHTS_FILE} is missing"
+    if problem is not None:
+        return f"{WEIGHTS_FILE} {problem}"
+    names = [*_TORCH_FILES, *(p.name for p in folder.glob("rng-rank*.pt"))]
+    if not any(name.startswith("rng-rank") for name in names):
+        return "it has no rng-rank<N>.pt"
+    if (folder / "scaler.pt").exists():
+        names.append("scaler.pt")
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = archive.infolist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            return f"{name} is damaged or truncated ({exc})"
+        size = path.stat().st_size
+        if any(m.header_offset + m.compress_size > size for m in members):
+            return f"{name} is truncated"
+    return None
+
+
+def _read_state(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+    path = folder / STATE_FILE
+    try:
+        state = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        return None, f"{STATE_FILE} is missing"
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+        return None, f"{STATE_FILE} is damaged or truncated ({exc})"
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+        return None, f"{STATE_FILE} has no step"
+    missing = [key for key in ("position", "elapsed") if key not in state]
+    if missing:
+        return None, f"{STATE_FILE} lacks {', '.join(missing)}"
+    return state, None
+
+
+def _finished(root: Path) -> list[Path]:
+    """Finished checkpoint folders: ``step-N``, and ``step-N.old`` where its replacement
+    never arrived (a crash between the two renames of :func:`replace_folder`)."""
+    plain = {f.name for f in root.glob(f"{_PREFIX}*") if f.is_dir() and not f.suffix}
+    found = [root / name for name in plain]
+    for aside in root.glob(f"{_PREFIX}*{_ASIDE}"):
+        if aside.is_dir() and aside.name.removesuffix(_ASIDE) not in plain:
+            found.append(aside)
+    return found
+
+
+def _step_of(folder: Path) -> int:
+    digits = folder.name.removeprefix(_PREFIX).split(".")[0]
+    return int(digits) if digits.isdigit() else -1
 
 
 def prune_checkpoints(root: Path, keep: int) -> None:
-    """Delete all but the ``keep`` newest finished checkpoints (and stale partial ones)."""
-    finished = sorted(
-        (f for f in root.glob(f"{_PREFIX}*") if f.suffix != ".partial"), key=lambda f: f.name
-    )
+    """Delete all but the ``keep`` newest finished checkpoints, stale partial ones, and
+    folders moved aside whose replacement is in place."""
+    finished = sorted(_finished(root), key=_step_of)
     for folder in finished[: max(0, len(finished) - keep)]:
         shutil.rmtree(folder)
     for partial in root.glob(f"{_PREFIX}*.partial"):
         shutil.rmtree(partial)
+    for aside in root.glob(f"{_PREFIX}*{_ASIDE}"):
+        if (root / aside.name.removesuffix(_ASIDE)).is_dir():
+            shutil.rmtree(aside)
+
+
+def replace_folder(new: Path, final: Path) -> None:
+    """Rename the finished folder ``new`` to ``final`` so that a crash at any moment leaves a
+    complete folder: ``new``'s files and ``new`` itself are fsynced first; an existing
+    ``final`` is renamed aside (``final.old``), ``new`` renamed in, the parent fsynced, and
+    only then is the old folder deleted."""
+    for path in sorted(new.rglob("*")):
+        if path.is_file():
+            _fsync(path)
+    _fsync(new)
+    aside = final.with_name(final.name + _ASIDE)
+    if aside.exists():  # left by an earlier crash; ``final`` is complete or ``new`` replaces it
+        shutil.rmtree(aside)
+    if final.exists():
+        final.rename(aside)
+    new.rename(final)
+    _fsync(final.parent)
+    if aside.exists():
+        shutil.rmtree(aside)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's entries to disk (folders: where the OS allows it)."""
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() and hasattr(os, "O_DIRECTORY") else 0)
+    try:
+        fd = os.open(path, flags)
+    except (IsADirectoryError, PermissionError):  # Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def save_weights(model: Any, path: Path) -> None:
@@ -86,6 +217,7 @@ def save_weights(model: Any, path: Path) -> None:
 def load_weights(model: Any, path: Path) -> None:
     from safetensors.torch import load_file
 
+    check_safetensors(path, fix="delete this checkpoint folder to resume from an earlier one")
     state = load_file(str(path))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
@@ -103,9 +235,9 @@ def save_torch(obj: Any, path: Path) -> None:
 
 
 def load_torch(path: Path) -> Any:
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A checkpoint's torch file (tensors, numbers, lists, dicts only): pickled code is an
+    UnsafeModelError, a damaged file a ModelFileError."""
+    return load_tensors(path, mmap=False)
 
 
 def capture_rng() -> dict[str, Any]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from speechlab.train.augment import check_choices
+from speechlab.train.augment import Effects, check_choices
 from speechlab.train.errors import ConfigError
 
 __all__ = [
@@ -65,6 +65,10 @@ _FLOATS = {
     "layerdrop",
     "lora_alpha",
     "lora_dropout",
+    "reverb_prob",
+    "gain_prob",
+    "telephone_prob",
+    "mulaw_prob",
 }
 _INTS = {
     "max_steps",
@@ -136,6 +140,13 @@ class TrainConfig:
     speeds: list[float] = field(default_factory=lambda: [1.0])
     noise_snr_db: list[float | None] = field(default_factory=lambda: [None])
     noise_colors: list[str] = field(default_factory=lambda: ["white"])
+    # room and channel (speechlab.train.channel): share of items and [low, high] ranges
+    reverb_prob: float = 0.0
+    reverb_rt60: list[float] = field(default_factory=lambda: [0.2, 0.8])  # seconds
+    gain_prob: float = 0.0
+    gain_db: list[float] = field(default_factory=lambda: [-10.0, 10.0])  # clipped at 0 dBFS
+    telephone_prob: float = 0.0  # 300-3400 Hz, 8 kHz round trip
+    mulaw_prob: float = 0.5  # share of the telephone items also mu-law companded
     mask_time_prob: float = 0.05  # SpecAugment time masking, in the model's forward
     mask_time_length: int = 10
     mask_feature_prob: float = 0.0
@@ -157,6 +168,13 @@ class TrainConfig:
         self.noise_snr_db = [None if s is None else float(s) for s in _listed(self.noise_snr_db)]
         self.noise_colors = [str(c) for c in _listed(self.noise_colors)]
         self.lora_targets = [str(t) for t in _listed(self.lora_targets)]
+        for name in ("reverb_rt60", "gain_db"):
+            try:
+                setattr(self, name, [float(v) for v in _listed(getattr(self, name))])
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"{name} must be a range [low, high] of numbers, got {getattr(self, name)!r}."
+                ) from None
         self._validate()
 
     def _validate(self) -> None:
@@ -206,6 +224,18 @@ class TrainConfig:
         if self.strategy == "adapter" and (self.lora_r < 1 or not self.lora_targets):
             raise ConfigError("The adapter strategy needs lora_r >= 1 and some lora_targets.")
         check_choices(self.speeds, self.noise_snr_db, self.noise_colors)
+        self.effects()
+
+    def effects(self) -> Effects:
+        """The room and channel augmentation these settings ask for (validated)."""
+        return Effects(
+            reverb_prob=self.reverb_prob,
+            rt60=tuple(self.reverb_rt60),  # type: ignore[arg-type]
+            gain_prob=self.gain_prob,
+            gain_db=tuple(self.gain_db),  # type: ignore[arg-type]
+            telephone_prob=self.telephone_prob,
+            mulaw_prob=self.mulaw_prob,
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:

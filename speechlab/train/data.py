@@ -16,7 +16,8 @@ augmented, in seeded length-grouped batches that a resumed run can re-enter exac
   utterances with more CTC labels than the model has frames for them.
 * Audio: decoded and resampled to 16 kHz with :func:`speechlab.audio.load` (soxr) when its
   batch is built (decoded earlier only when a dataset does not give durations); then the
-  item's :class:`AugmentPlan` (speed, noise), drawn from ``(seed, epoch, index)``.
+  item's :class:`AugmentPlan` (speed, room, noise, telephone, gain), drawn from
+  ``(seed, epoch, index)``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from speechlab import audio as audio_io
 from speechlab.corpus import Utterance, read_data
 from speechlab.errors import DatasetError
 from speechlab.textnorm import Normalizer, get_normalizer
-from speechlab.train.augment import AugmentPlan, apply_plan, choose_plan, seeded
+from speechlab.train.augment import AugmentPlan, Effects, apply_plan, choose_plan, seeded
 from speechlab.train.errors import TrainDataError
 from speechlab.train.vocab import Vocab, build_vocab
 
@@ -138,6 +139,7 @@ class TrainingData:
         speeds: Sequence[float] = (1.0,),
         snrs_db: Sequence[float | None] = (None,),
         colors: Sequence[str] = ("white",),
+        effects: Effects | None = None,
         normalizer: str | Normalizer = "model-card",
         audio_column: str | None = None,
         text_column: str | None = None,
@@ -153,6 +155,7 @@ class TrainingData:
         self.shuffle_buffer = shuffle_buffer
         self.min_seconds, self.max_seconds = min_seconds, max_seconds
         self.choices = (tuple(speeds), tuple(snrs_db), tuple(colors))
+        self.effects = effects or Effects()
         self.normalize = get_normalizer(normalizer)
         self.columns = {"audio_column": audio_column, "text_column": text_column}
         self.sample_rate = sample_rate
@@ -222,7 +225,7 @@ class TrainingData:
     def _item(self, epoch: int, index: int, utterance: Utterance) -> Item | None:
         text = self.normalize(utterance.reference)
         labels = self.vocab.encode(text)
-        plan = choose_plan(seeded(self.seed, epoch, index), *self.choices)
+        plan = choose_plan(seeded(self.seed, epoch, index), *self.choices, self.effects)
         if not labels:
             return self._drop(epoch, "with an empty transcript")
         wave = None

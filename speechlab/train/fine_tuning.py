@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from speechlab.files import writable_folder
 from speechlab.train.checkpoint import (
     STATE_FILE,
     WEIGHTS_FILE,
@@ -46,6 +47,7 @@ from speechlab.train.checkpoint import (
     load_torch,
     load_weights,
     prune_checkpoints,
+    replace_folder,
     restore_rng,
     save_torch,
     save_weights,
@@ -158,8 +160,9 @@ class _Trainer:
             torch.set_num_threads(cfg.threads)
         self.out = Path(cfg.out_dir).expanduser()
         self.checkpoints = self.out / "checkpoints"
-        if dist.main:
-            self.checkpoints.mkdir(parents=True, exist_ok=True)
+        if dist.main:  # an unwritable out_dir fails here, before any model or data work
+            writable_folder(self.out, what="training output folder (out_dir)")
+            writable_folder(self.checkpoints, what="checkpoints folder")
         dist.barrier()
         resume = latest_checkpoint(self.checkpoints)
         if resume is not None and not cfg.resume:
@@ -198,6 +201,7 @@ class _Trainer:
             speeds=cfg.speeds,
             snrs_db=cfg.noise_snr_db,
             colors=cfg.noise_colors,
+            effects=cfg.effects(),
             audio_column=cfg.audio_column,
             text_column=cfg.text_column,
             sample_rate=self.sample_rate,
@@ -421,9 +425,7 @@ class _Trainer:
                 "config": {k: now.get(k) for k in RESUME_KEYS},
             }
             (partial / STATE_FILE).write_text(json.dumps(state, indent=2))
-            if final.exists():
-                shutil.rmtree(final)
-            partial.rename(final)
+            replace_folder(partial, final)  # fsynced, renamed in; a replaced one deleted after
             prune_checkpoints(self.checkpoints, self.cfg.keep_checkpoints)
         dist.barrier()
 
@@ -446,9 +448,7 @@ class _Trainer:
             "config": self.cfg.to_dict(),
         }
         (partial / TRAINING_FILE).write_text(json.dumps(info, indent=2, default=str))
-        if folder.exists():
-            shutil.rmtree(folder)
-        partial.rename(folder)
+        replace_folder(partial, folder)
 
     def _result(self, loss: float | None) -> TrainResult:
         params = list(self.model.parameters())

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from speechlab.store.model_folders import check_model_folder, pickled_code_refused, read_json
 from speechlab.train.config import TrainConfig
 from speechlab.train.errors import ConfigError, VocabError
 from speechlab.train.vocab import Vocab, build_vocab
@@ -100,16 +101,23 @@ def build_model(config: TrainConfig, model_dir: Path | None, vocab: Vocab, new_h
         model_type = kwargs.pop("model_type", "wav2vec2")
         try:
             model_config = AutoConfig.for_model(model_type, **{**kwargs, **options})
-            model = AutoModelForCTC.from_config(model_config)
+            model = AutoModelForCTC.from_config(model_config, trust_remote_code=False)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"model_config cannot build a CTC model: {exc}") from exc
         return model.float()
     if not (model_dir / "config.json").is_file():
         raise ConfigError(f"{model_dir} has no config.json: it is not a transformers checkpoint.")
+    read_json(model_dir / "config.json")  # damage named here, not inside transformers
+    check_model_folder(model_dir)  # custom code refused, weights whole
     try:
-        model = AutoModelForCTC.from_pretrained(
-            model_dir, dtype=torch.float32, ignore_mismatched_sizes=new_head, **options
-        )
+        with pickled_code_refused(model_dir):
+            model = AutoModelForCTC.from_pretrained(
+                model_dir,
+                dtype=torch.float32,
+                ignore_mismatched_sizes=new_head,
+                trust_remote_code=False,
+                **options,
+            )
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{model_dir} cannot be loaded as a CTC model: {exc}") from exc
     head = model.lm_head

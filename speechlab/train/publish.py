@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from speechlab.store import sha256_file
+from speechlab.store.model_folders import check_model_folder, pickled_code_refused
 from speechlab.train.errors import TrainDataError
 
 __all__ = ["CHECKSUMS", "merge_manifests", "publish_fp16"]
@@ -58,7 +59,11 @@ def publish_fp16(model_dir: str | os.PathLike[str], out: str | os.PathLike[str])
     missing = [n for n in ("config.json", *_PROCESSOR_FILES) if not (source / n).is_file()]
     if missing:
         raise TrainDataError(f"{source} is not a trained CTC folder: missing {missing}.")
-    model = AutoModelForCTC.from_pretrained(source, dtype=torch.float32)
+    check_model_folder(source)  # custom code refused, weights whole
+    with pickled_code_refused(source):
+        model = AutoModelForCTC.from_pretrained(
+            source, dtype=torch.float32, trust_remote_code=False
+        )
     model = model.half()
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.safetensors"):

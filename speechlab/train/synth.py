@@ -37,7 +37,14 @@ from speechlab.audio import Audio
 from speechlab.train.augment import add_noise, check_choices, seeded
 from speechlab.train.errors import ConfigError, TrainDataError
 
-__all__ = ["MANIFEST_COLUMNS", "SynthCorpus", "SynthPlan", "plan_corpus", "synth_corpus"]
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "SynthCorpus",
+    "SynthPlan",
+    "plan_corpus",
+    "synth_corpus",
+    "synth_plans",
+]
 
 MANIFEST = "manifest.tsv"
 METADATA = "metadata.json"
@@ -138,12 +145,50 @@ def synth_corpus(
     ``tts``: a spec for ``load_tts`` or a synthesizer with ``.synthesize(text, voice=,
     speed=, lang=)`` returning audio and its rate.
     """
+    check_choices(speeds, noise_snr_db, (noise_color,))
+    plans = plan_corpus(texts, voices=voices, speeds=speeds, noise_snr_db=noise_snr_db, seed=seed)
+    recipe = {
+        "voices": list(voices),
+        "speeds": [float(s) for s in speeds],
+        "noise_snr_db": [None if s is None else float(s) for s in noise_snr_db],
+        "noise_color": noise_color,
+        "seed": seed,
+    }
+    return synth_plans(
+        plans,
+        out_dir,
+        recipe=recipe,
+        noise_color=noise_color,
+        lang=lang,
+        tts=tts,
+        sample_rate=sample_rate,
+        audio_format=audio_format,
+        progress=progress,
+    )
+
+
+def synth_plans(
+    plans: Sequence[SynthPlan],
+    out_dir: str | os.PathLike[str],
+    *,
+    recipe: dict[str, Any],
+    noise_color: str = "white",
+    lang: str = "pl",
+    tts: Any = "kokoro-82m-int8",
+    sample_rate: int = 16_000,
+    audio_format: str = "flac",
+    progress: bool = True,
+) -> SynthCorpus:
+    """Speak explicit per-item ``plans`` (e.g. from
+    :class:`speechlab.train.voice_plan.VoicePlanner`) into ``out_dir``, resumably, as
+    :func:`synth_corpus` does; ``recipe`` (plain data: how the plans were drawn) is
+    recorded in the metadata, and a rerun must bring the same recipe."""
     from tqdm.auto import tqdm
 
     if audio_format not in _FORMATS:
         raise ConfigError(f"audio_format must be one of {_FORMATS}, got {audio_format!r}.")
-    check_choices(speeds, noise_snr_db, (noise_color,))
-    plans = plan_corpus(texts, voices=voices, speeds=speeds, noise_snr_db=noise_snr_db, seed=seed)
+    if not plans:
+        raise TrainDataError("No items to speak; give at least one plan.")
     root = Path(out_dir).expanduser()
     (root / "audio").mkdir(parents=True, exist_ok=True)
     if isinstance(tts, str | os.PathLike):
@@ -158,11 +203,7 @@ def synth_corpus(
     recipe = {
         "tts": label,
         "lang": lang,
-        "voices": list(voices),
-        "speeds": [float(s) for s in speeds],
-        "noise_snr_db": [None if s is None else float(s) for s in noise_snr_db],
-        "noise_color": noise_color,
-        "seed": seed,
+        **recipe,
         "sample_rate": sample_rate,
         "audio_format": audio_format,
     }

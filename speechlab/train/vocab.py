@@ -18,6 +18,7 @@ from pathlib import Path
 
 from speechlab.asr.ctc_decode import CTCVocab
 from speechlab.asr.ctc_files import SPECIAL_TOKENS, write_ctc_processor, write_feature_extractor
+from speechlab.store.model_folders import refuse_custom_code
 from speechlab.train.errors import VocabError
 
 __all__ = ["Vocab", "build_vocab"]
@@ -123,8 +124,9 @@ class Vocab:
             return None
         from transformers import Wav2Vec2CTCTokenizer
 
+        refuse_custom_code(folder)
         try:
-            tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(folder)
+            tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(folder, trust_remote_code=False)
         except (OSError, TypeError, ValueError) as exc:
             raise VocabError(
                 f"{folder}/vocab.json cannot be read as a CTC vocabulary: {exc}"

@@ -7,12 +7,15 @@ its graphemes and its phonemes, so what reached the model can always be checked.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 __all__ = ["MAX_TOKENS", "TextChunk", "clean_text", "split_first", "split_text"]
+
+log = logging.getLogger(__name__)
 
 #: Kokoro's context is 512 positions: 510 phonemes plus the BOS/EOS pads.
 MAX_TOKENS = 510
@@ -81,6 +84,10 @@ def _fit(
                 yield from _fit(part, phonemize, max_tokens, level=1)
             return
     words = text.split()
+    if len(text) < 2:  # one character whose phonemes alone overflow: keep what fits
+        log.warning("%r gives %d phonemes; the first %d are kept", text, len(phonemes), max_tokens)
+        yield TextChunk(text, phonemes[:max_tokens])
+        return
     if len(words) == 1:  # one enormous "word": cut it by characters
         half = len(text) // 2
         yield from _fit(text[:half], phonemize, max_tokens, level=2)

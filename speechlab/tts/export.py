@@ -129,10 +129,13 @@ def parity(
     """Torch vs ONNX Runtime on the same ids/style/speed, both without vocoder noise.
 
     Returns ``durations_equal`` (1.0/0.0), ``max_abs`` (largest sample difference), ``peak``
-    (the torch output's peak) and ``correlation`` of the two waveforms.
+    (the torch output's peak), ``correlation`` of the two waveforms and ``log_mel_db``, their
+    mean log-mel spectral distance (``import_check.log_mel_distance``), which unlike the
+    correlation does not punish a slow phase drift of the vocoder's sine source.
     """
     import torch
 
+    from speechlab.tts.import_check import log_mel_distance
     from speechlab.tts.kokoro_onnx import KokoroOnnx
 
     kmodel = load_kmodel(resolve(spec), disable_complex=True)
@@ -155,6 +158,7 @@ def parity(
         "max_abs": float(diff.max()),
         "peak": float(np.abs(reference).max()),
         "correlation": float(np.corrcoef(result.audio, reference)[0, 1]),
+        "log_mel_db": log_mel_distance(result.audio, reference),
     }
 
 

@@ -27,6 +27,11 @@ __all__ = ["G2P", "LANGUAGES", "Language", "get_g2p", "to_vocab"]
 
 log = logging.getLogger(__name__)
 
+#: Numbers with more digits than this are read digit by digit (num2words' tables end at
+#: 10**66 in Polish and 10**33 in Ukrainian, and long digit strings are codes, not amounts).
+MAX_SPELLED_DIGITS = 15
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
 
 @dataclass(frozen=True)
 class Language:
@@ -51,7 +56,7 @@ LANGUAGES: dict[str, Language] = {
         Language("it", "Italian", "it", "it", True),
         Language("pt-br", "Portuguese (Brazil)", "pt-br", "pt_BR", True),
         Language("hi", "Hindi", "hi", None, True),
-        Language("cs", "Czech", "cs", "cz", False),
+        Language("cs", "Czech", "cs", "cs", False),
         Language("sk", "Slovak", "sk", None, False),
         Language("uk", "Ukrainian", "uk", "uk", False),
         Language("de", "German", "de", "de", False),
@@ -92,7 +97,13 @@ REPLACEMENTS: dict[str, str] = {
 
 
 def resolve_language(lang: str) -> Language:
-    code = _ALIASES.get(lang.lower(), lang.lower()) if isinstance(lang, str) else lang
+    """The :class:`Language` for a code or alias (``"pl"``, ``"pl-PL"``, ``"Polish"``)."""
+    if not isinstance(lang, str):
+        raise UnsupportedLanguageError(
+            f"lang must be one language code (a str such as 'pl'), got {type(lang).__name__} "
+            f"{lang!r}. Supported: {', '.join(LANGUAGES)}."
+        )
+    code = _ALIASES.get(lang.lower(), lang.lower())
     if code not in LANGUAGES:
         raise UnsupportedLanguageError(
             f"Unsupported language {lang!r}. Supported: "
@@ -112,26 +123,51 @@ class G2P:
     def phonemize(self, text: str) -> str:
         """Raw espeak-ng IPA with ties and stress, punctuation kept (not yet vocab-mapped)."""
         text = self.expand_numbers(text)
+        if not text.strip():
+            return ""  # phonemizer returns no line at all for it
         with _ESPEAK_LOCK:  # the espeak-ng library is not thread-safe
-            out = self._backend.phonemize([text], strip=True, njobs=1)[0]
-        return " ".join(out.split())
+            out = self._backend.phonemize([text], strip=True, njobs=1)
+        return " ".join(out[0].split()) if out else ""
 
     def expand_numbers(self, text: str) -> str:
-        if self.language.num2words is None:
+        """Numbers spelled out in the language (num2words); a number of more than
+        ``MAX_SPELLED_DIGITS`` digits (an account number, a 70-digit string), or one num2words
+        cannot say, is read digit by digit."""
+        lang = self.language.num2words
+        if lang is None:
             return text
-        from num2words import num2words
 
         def spell(match: re.Match[str]) -> str:
             raw = match.group(0)
-            value = raw.replace(" ", "").replace(",", ".")
-            try:
-                number = float(value) if "." in value else int(value)
-                return " " + num2words(number, lang=self.language.num2words) + " "
-            except (ValueError, NotImplementedError, OverflowError):
-                return raw
+            digits = sum(ch.isdigit() for ch in raw)
+            if digits <= MAX_SPELLED_DIGITS:
+                value = raw.replace(",", ".")
+                said = _num2words(float(value) if "." in value else int(value), lang)
+                if said is not None:
+                    return f" {said} "
+            return f" {_digit_by_digit(raw, lang)} "
 
-        spelled = re.sub(r"\d+(?:[.,]\d+)?", spell, text)
+        spelled = _NUMBER.sub(spell, text)
         return re.sub(r"\s+([.,!?;:…])", r"\1", " ".join(spelled.split()))
+
+
+def _num2words(number: int | float, lang: str) -> str | None:
+    """num2words' words for ``number``, or None where it cannot say it in ``lang``."""
+    from num2words import num2words
+
+    try:
+        return str(num2words(number, lang=lang))
+    except (ArithmeticError, KeyError, IndexError, NotImplementedError, TypeError, ValueError):
+        return None  # too large for the language's tables, or unsupported: digit by digit
+
+
+def _digit_by_digit(raw: str, lang: str) -> str:
+    """Each digit of ``raw`` as a word (the decimal separator kept), e.g. ``1,5`` → one , five."""
+    words = []
+    for ch in raw:
+        said = _num2words(int(ch), lang) if ch.isdigit() else ch
+        words.append(ch if said is None else said)
+    return " ".join(words)
 
 
 def to_vocab(

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from speechlab.errors import ModelNotFoundError
+from speechlab.devices import check_gpus, check_threads, parse_device
+from speechlab.errors import ModelFileError, ModelNotFoundError
+from speechlab.store.model_folders import how_to_replace
 from speechlab.tts.base import SAMPLES_PER_DURATION_FRAME, Output
 
 __all__ = ["SAMPLES_PER_DURATION_FRAME", "KokoroOnnx", "Output"]
@@ -38,21 +41,28 @@ class KokoroOnnx:
     ) -> None:
         import onnxruntime as ort
 
+        threads = check_threads(threads)
+        checked = parse_device(device)
+        cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+        check_gpus(checked, 1 if cuda else 0, f"ONNX Runtime {ort.__version__}")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
-        providers = ["CPUExecutionProvider"]
-        if device.startswith("cuda"):
-            providers.insert(0, "CUDAExecutionProvider")
+        providers: list[Any] = ["CPUExecutionProvider"]
+        if checked.is_cuda:
+            providers.insert(0, ("CUDAExecutionProvider", {"device_id": checked.index or 0}))
         self.rewritten_convs = 0
         try:
             model: str | bytes = str(model_path)
-            if fast_int8 and device == "cpu":
+            if fast_int8 and not checked.is_cuda:
                 model, self.rewritten_convs = _with_int8_matmuls(model_path)
             self.session = ort.InferenceSession(model, options, providers=providers)
-        except Exception as exc:
-            raise ModelNotFoundError(f"ONNX Runtime cannot open {model_path}: {exc}") from exc
+        except Exception as exc:  # ONNX Runtime and onnx raise their own types for bad files
+            raise ModelFileError(
+                f"ONNX Runtime cannot open {model_path} ({exc}): the file is damaged, incomplete "
+                f"or not an ONNX model; {how_to_replace(model_path.parent)}."
+            ) from exc
         inputs = {i.name: i for i in self.session.get_inputs()}
         self.ids_name = "tokens" if "tokens" in inputs else "input_ids"
         missing = {self.ids_name, "style", "speed"} - set(inputs)

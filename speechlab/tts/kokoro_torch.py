@@ -11,6 +11,7 @@ benchmarks and export checks where no real weights can be had.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Mapping
@@ -19,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from speechlab.devices import check_gpus, check_threads, parse_device
 from speechlab.errors import ModelNotFoundError
+from speechlab.store.model_folders import pickled_code_refused, read_json
 from speechlab.tts.base import Output
 
 __all__ = ["HUB_ID", "KokoroTorch", "kokoro_config", "load_kmodel", "random_model_dir"]
@@ -70,7 +73,9 @@ def kokoro_config(vocab: Mapping[str, int], *, size: str = "full") -> dict[str, 
 
 
 def load_kmodel(folder: Path, *, disable_complex: bool = False) -> Any:
-    """A ``kokoro.KModel`` from a folder with ``config.json`` and one ``.pth`` file."""
+    """A ``kokoro.KModel`` from a folder with ``config.json`` and one ``.pth`` file (read by
+    ``KModel`` with ``weights_only=True``) or one ``.safetensors`` state dict with flat
+    ``part.name`` keys (what ``onnx_import`` writes), loaded strictly."""
     try:
         from kokoro import KModel
     except ImportError as exc:
@@ -79,20 +84,61 @@ def load_kmodel(folder: Path, *, disable_complex: bool = False) -> Any:
             "(or speechlab[kokoro])."
         ) from exc
     config_file = folder / "config.json"
-    weights = sorted(folder.glob("*.pth"))
+    weights = sorted(folder.glob("*.pth")) or sorted(folder.glob("*.safetensors"))
     if not config_file.is_file() or not weights:
         raise ModelNotFoundError(
-            f"{folder} is not a Kokoro torch folder: it needs config.json and a .pth file "
-            "(as in hexgrad/Kokoro-82M)."
+            f"{folder} is not a Kokoro torch folder: it needs config.json and a .pth or "
+            ".safetensors file (as in hexgrad/Kokoro-82M)."
         )
-    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config = read_json(config_file)
+    safetensors = weights[0].suffix == ".safetensors"
     try:
-        model = KModel(
-            repo_id=HUB_ID, config=config, model=str(weights[0]), disable_complex=disable_complex
-        )
-    except (RuntimeError, KeyError, AssertionError) as exc:
+        with pickled_code_refused(weights[0]):
+            model = KModel(
+                repo_id=HUB_ID,
+                config=config,
+                model=_empty_state() if safetensors else str(weights[0]),  # type: ignore[arg-type]
+                disable_complex=disable_complex,
+            )
+        if safetensors:
+            _load_safetensors(model, weights[0])
+    except (RuntimeError, KeyError, AssertionError, EOFError) as exc:
         raise ModelNotFoundError(f"Cannot build Kokoro from {folder}: {exc}") from exc
     return model.eval()
+
+
+def _empty_state() -> io.BytesIO:
+    """An empty ``torch.save`` archive: ``KModel`` builds its modules and loads nothing."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({}, buffer)
+    buffer.seek(0)
+    return buffer
+
+
+def _load_safetensors(model: Any, path: Path) -> None:
+    """Load a flat state dict part by part: every parameter present, no key extra. Buffers
+    the model computes itself may be absent (``disable_complex=True`` swaps the vocoder's
+    STFT for one with fixed window and basis buffers)."""
+    from safetensors.torch import load_file
+
+    parts: dict[str, dict[str, Any]] = {part: {} for part in _PARTS}
+    for key, tensor in load_file(str(path)).items():
+        part, _, name = key.partition(".")
+        if part not in parts:
+            raise KeyError(f"{path.name} has {key!r}, outside KModel's parts {_PARTS}")
+        parts[part][name] = tensor
+    for part, state in parts.items():
+        module = getattr(model, part)
+        result = module.load_state_dict(state, strict=False)
+        parameters = {name for name, _ in module.named_parameters()}
+        missing = [f"{part}.{k}" for k in result.missing_keys if k in parameters]
+        if missing or result.unexpected_keys:
+            raise KeyError(
+                f"{path.name} does not fit KModel: missing {missing[:3]}, unexpected "
+                f"{[f'{part}.{k}' for k in result.unexpected_keys][:3]}"
+            )
 
 
 class KokoroTorch:
@@ -101,10 +147,13 @@ class KokoroTorch:
     def __init__(self, folder: Path, *, threads: int | None = None, device: str = "cpu") -> None:
         import torch
 
+        threads = check_threads(threads)
+        checked = parse_device(device)
+        check_gpus(checked, torch.cuda.device_count(), f"torch {torch.__version__}")
         if threads:
             torch.set_num_threads(threads)
-        self.kmodel = load_kmodel(folder).to(device)
-        self.device = device
+        self.device = str(checked)
+        self.kmodel = load_kmodel(folder).to(self.device)
 
     def __call__(self, ids: list[int], style: np.ndarray, speed: float) -> Output:
         """Synthesise padded token ids (BOS/EOS included) with a (1, 256) style row."""

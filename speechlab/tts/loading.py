@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from speechlab.devices import check_threads, parse_device
 from speechlab.errors import ModelNotFoundError, checked_arguments
 from speechlab.store import resolve
+from speechlab.store.model_folders import read_json
 from speechlab.tts.base import KokoroRuntime
 from speechlab.tts.kokoro_onnx import KokoroOnnx
-from speechlab.tts.synthesizer import DEFAULT_VOICE, Synthesizer
+from speechlab.tts.synthesizer import Synthesizer
 from speechlab.tts.voices import VoiceBank
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "detect_backend", "load_tts"]
@@ -24,7 +25,7 @@ DEFAULT_MODEL = "kokoro-82m-int8"
 def load_tts(
     spec: str | os.PathLike[str] = DEFAULT_MODEL,
     *,
-    voice: str = DEFAULT_VOICE,
+    voice: str | None = None,
     lang: str = "pl",
     backend: str = "auto",
     model_file: str | None = None,
@@ -44,8 +45,13 @@ def load_tts(
     as signed-weight ``MatMulInteger`` where the CPU makes that exact (VNNI/AMX: bit-identical,
     about 1.6× faster on 2 cores; elsewhere the file runs as stored); False always runs the
     file exactly as stored. ``replacements``: symbol → in-vocabulary symbol (default
-    ``g2p.REPLACEMENTS``); ``stress=False`` drops espeak-ng's stress marks.
+    ``g2p.REPLACEMENTS``); ``stress=False`` drops espeak-ng's stress marks. ``voice``: the
+    default voice, a name or a blend (None: ``jm_kumo`` where the model has it, else its
+    first voice); a voice the model lacks is a ``VoiceError`` listing its voices.
+    ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; ``threads``: None or a whole number ≥ 1.
     """
+    parse_device(device)  # bad values fail before a model is assembled or read
+    check_threads(threads)
     path = resolve(spec)
     if path.is_file():
         raise ModelNotFoundError(
@@ -79,10 +85,11 @@ def load_tts(
 
 
 def detect_backend(path: Path) -> str:
-    """``"onnx"`` when ``path`` holds a Kokoro .onnx, ``"torch"`` when it holds a .pth."""
+    """``"onnx"`` when ``path`` holds a Kokoro .onnx, ``"torch"`` when it holds a .pth or a
+    .safetensors state dict."""
     if _onnx_candidates(path):
         return "onnx"
-    if any(path.glob("*.pth")):
+    if any(path.glob("*.pth")) or any(path.glob("*.safetensors")):
         return "torch"
     raise ModelNotFoundError(
         f"{path} holds no Kokoro model (.onnx or .pth). Use the store's 'kokoro-82m-int8', "
@@ -124,8 +131,8 @@ def _vocab(path: Path) -> dict[str, int]:
     for name in ("vocab.json", "config.json", "tokenizer.json"):
         candidate = path / name
         if candidate.is_file():
-            data = json.loads(candidate.read_text(encoding="utf-8"))
-            vocab = data.get("vocab") or data.get("model", {}).get("vocab")
+            data = read_json(candidate)
+            vocab = data.get("vocab") or (data.get("model") or {}).get("vocab")
             if vocab:
                 break
     if not vocab:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from speechlab.errors import SpeechlabError
+from speechlab.errors import SpeechlabError, checked_arguments
 from speechlab.store import model_label
 from speechlab.tts.base import SAMPLE_RATE, KokoroRuntime
 from speechlab.tts.chunking import MAX_TOKENS, TextChunk, split_first, split_text
@@ -58,7 +58,7 @@ class Synthesizer:
         vocab: Mapping[str, int],
         voices: VoiceBank,
         *,
-        voice: str = DEFAULT_VOICE,
+        voice: str | Mapping[str, float] | None = None,
         lang: str = "pl",
         replacements: Mapping[str, str] | None = None,
         stress: bool = True,
@@ -71,7 +71,10 @@ class Synthesizer:
             self.replacements.update({"ˈ": "", "ˌ": ""})
         self.vocab = dict(vocab)
         self.voice_bank = voices
-        self.default_voice = voice if voice in voices else voices.names[0]
+        if voice is None:  # jm_kumo where the model has it, else the model's first voice
+            voice = DEFAULT_VOICE if DEFAULT_VOICE in voices else voices.names[0]
+        voices.pack(voice)  # an unknown voice or a bad blend: a VoiceError listing the voices
+        self.default_voice = voice
         self.default_lang = resolve_language(lang).code
 
     @property
@@ -86,11 +89,13 @@ class Synthesizer:
             return "kokoro"
         return model_label(self.model_dir)
 
+    @checked_arguments
     def phonemize(self, text: str, lang: str | None = None) -> str:
         """Vocabulary-mapped phonemes for ``text`` (what the model will get)."""
         g2p = get_g2p(lang or self.default_lang)
         return to_vocab(g2p.phonemize(text), self.vocab, self.replacements)[0]
 
+    @checked_arguments
     def stream(
         self,
         text: str,
@@ -159,6 +164,7 @@ class Synthesizer:
                 for future in pending:
                     future.cancel()
 
+    @checked_arguments
     def synthesize(
         self,
         text: str,
@@ -172,6 +178,7 @@ class Synthesizer:
         audio = np.concatenate([c.audio for c in chunks]) if chunks else np.zeros(0, np.float32)
         return Speech(audio, SAMPLE_RATE, chunks)
 
+    @checked_arguments
     def synthesize_phonemes(
         self, phonemes: str, *, voice: str | Mapping[str, float] | None = None, speed: float = 1.0
     ) -> Speech:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from speechlab.errors import ModelNotFoundError, SpeechlabError
+from speechlab.store.model_folders import load_tensors
 
 __all__ = ["VoiceBank", "VoiceError", "parse_blend", "style_row"]
 
@@ -29,7 +30,12 @@ class VoiceError(SpeechlabError, KeyError):
 
 
 def parse_blend(spec: str | Mapping[str, float]) -> dict[str, float]:
-    """``"a:0.7,b:0.3"`` (or ``"a"``, or a dict) → weights normalised to sum 1."""
+    """``"a:0.7,b:0.3"`` (or ``"a"``, or a dict) → weights normalised to sum 1.
+
+    Weights must be finite and ≥ 0 with at least one > 0; they are scaled by the largest
+    before summing, so huge weights (``"a:1e308,b:1e308"``) blend as their ratio says
+    instead of overflowing.
+    """
     if isinstance(spec, Mapping):
         items = [(str(k).strip(), v) for k, v in spec.items()]
     elif isinstance(spec, str) and spec.strip():
@@ -47,13 +53,20 @@ def parse_blend(spec: str | Mapping[str, float]) -> dict[str, float]:
             raise VoiceError(f"Weight {raw!r} for voice {name!r} is not a number.") from None
         if not name or not np.isfinite(weight) or weight < 0:
             raise VoiceError(
-                f"Bad blend entry {name!r}:{raw!r}; use 'voice:weight' with weight ≥ 0."
+                f"Bad blend entry {name!r}:{raw!r}; use 'voice:weight' with a finite weight ≥ 0."
             )
         weights[name] = weights.get(name, 0.0) + weight
-    total = sum(weights.values())
-    if total <= 0:
-        raise VoiceError(f"Blend weights sum to 0 in {spec!r}.")
-    return {name: w / total for name, w in weights.items() if w > 0}
+        if not np.isfinite(weights[name]):  # the same voice twice, each near the float limit
+            weights[name] = float(np.finfo(np.float64).max)
+    largest = max(weights.values())
+    if not largest > 0:
+        raise VoiceError(f"Blend weights sum to 0 in {spec!r}; give at least one weight > 0.")
+    scaled = {name: w / largest for name, w in weights.items()}  # each in [0, 1]
+    total = sum(scaled.values())  # in [1, number of voices]: finite
+    blend = {name: w / total for name, w in scaled.items() if w / total > 0}
+    if not all(np.isfinite(w) for w in blend.values()):  # cannot happen; never garbage audio
+        raise VoiceError(f"Blend weights of {spec!r} cannot be normalised.")
+    return blend
 
 
 class VoiceBank:
@@ -111,16 +124,17 @@ def _read_packs(path: Path) -> dict[str, np.ndarray]:
             if child.suffix in {".pt", ".npy", ".bin"}:
                 packs.update(_read_packs(child))
         return packs
-    if path.suffix == ".pt":
-        import torch
-
-        try:
-            tensor = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise VoiceError(f"{path} is not a torch voice pack: {exc}") from exc
+    if path.suffix == ".pt":  # pickled code: UnsafeModelError; damage: ModelFileError
+        tensor = load_tensors(path, mmap=False)
         return {path.stem: np.asarray(tensor.numpy() if hasattr(tensor, "numpy") else tensor)}
     if path.suffix == ".npy":
-        return {path.stem: np.load(path, allow_pickle=False)}
+        try:
+            return {path.stem: np.load(path, allow_pickle=False)}
+        except (ValueError, OSError) as exc:
+            raise VoiceError(
+                f"{path} is not a voice pack of numbers ({exc}); pickled objects are never "
+                "loaded. Save the pack with numpy.save of a float32 array."
+            ) from exc
     if path.suffix == ".bin" and path.read_bytes()[:2] != b"PK":
         # onnx-community export: one voice per file, raw float32 of shape (510, 1, 256)
         raw = np.fromfile(path, dtype=np.float32)
@@ -135,7 +149,12 @@ def _read_packs(path: Path) -> dict[str, np.ndarray]:
 
 
 def _check_pack(name: str, pack: np.ndarray) -> np.ndarray:
-    pack = np.asarray(pack, dtype=np.float32)
+    try:
+        pack = np.asarray(pack, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise VoiceError(
+            f"Voice {name!r} is not an array of numbers ({exc}); expected {PACK_SHAPE}."
+        ) from exc
     if pack.ndim == 2:
         pack = pack[:, None, :]
     if pack.ndim != 3 or pack.shape[1:] != PACK_SHAPE[1:] or pack.shape[0] < 1:

@@ -1,0 +1,461 @@
+"""The speechlab-pl-ctc (v2) recipe: text from independent sources, varied synthetic voices,
+held-out voices and out-of-distribution text, resumable training across sessions.
+
+```bash
+python -m speechlab.recipes.polish_ctc_v2 --work-dir work/pl-ctc-v2 --phase all
+python -m speechlab.recipes.polish_ctc_v2 --work-dir work/pl-ctc-v2 --phase status
+```
+
+The recipe is ``notebooks/pl_ctc_v2.yaml`` (its comments hold the measurements behind the
+sizes). Texts (:func:`split_texts`): ``training_texts`` from
+:mod:`speechlab.train.polish_text` cut into held-out sentences (set a), a validation split
+(checkpoint selection) and training sentences, disjoint after normalisation; the
+out-of-distribution sentences (set b) and the self-check sentence (set c) are never trained
+on; the first run keeps the split in ``work_dir/texts.json`` and later runs read it back.
+Voices (:func:`corpus_plans`): training items draw random Kokoro blends (never within
+``min_blend_distance`` of the held-out blend) or espeak-ng variants (never the held-out
+one), at speeds uniform in ``speed_range``; the held-out sets use the held-out blend and
+variant at speed 1.0. Every corpus is labelled SYNTHETIC.
+
+Corpora in ``work_dir`` (each a ``synth_plans`` folder): ``train-kokoro``,
+``train-espeak``, ``valid-kokoro``, ``valid-espeak``, ``heldout-kokoro``,
+``heldout-espeak`` (set a, training voices), ``ood-kokoro``, ``ood-espeak`` (set b,
+held-out voices), ``selfcheck-kokoro``, ``selfcheck-espeak`` (set c: ``jm_kumo`` as the
+README's self-check speaks it, the held-out blend, the held-out variant); ``train.tsv`` and
+``validation.tsv`` join them. Training goes to ``work_dir/training`` and every leg (one run
+of the train phase) is appended to ``work_dir/legs.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from speechlab.recipes.polish_ctc import Recipe, evaluate_held_out, load_recipe
+from speechlab.train.errors import ConfigError
+
+__all__ = [
+    "HELD_OUT_V2",
+    "RECIPE_V2",
+    "CorpusPlan",
+    "Texts",
+    "corpus_plans",
+    "main",
+    "make_corpora",
+    "split_texts",
+    "status",
+    "train",
+    "training_config",
+    "work_texts",
+]
+
+RECIPE_V2 = "pl_ctc_v2.yaml"
+PHASES = ("corpora", "train", "eval", "all", "status")
+#: Held-out sets (corpus name: what it measures), the headline (b) first.
+HELD_OUT_V2 = {
+    "ood-kokoro": "(b) out-of-distribution sentences, held-out Kokoro blend",
+    "ood-espeak": "(b) out-of-distribution sentences, held-out espeak-ng variant",
+    "heldout-kokoro": "(a) held-out generator sentences, training Kokoro voices",
+    "heldout-espeak": "(a) held-out generator sentences, training espeak-ng voices",
+    "selfcheck-kokoro": "(c) self-check sentence, Kokoro jm_kumo and the held-out blend",
+    "selfcheck-espeak": "(c) self-check sentence, held-out espeak-ng variant",
+}
+#: Each corpus's plan seed (fixed: a resumed corpus must draw the same voices and speeds).
+_SEEDS = {
+    "train-kokoro": 10,
+    "train-espeak": 11,
+    "valid-kokoro": 12,
+    "valid-espeak": 13,
+    "heldout-kokoro": 14,
+    "heldout-espeak": 15,
+    "ood-kokoro": 16,
+    "ood-espeak": 17,
+    "selfcheck-kokoro": 18,
+    "selfcheck-espeak": 19,
+}
+#: Synthesis order: espeak-ng first (minutes), then Kokoro's held-out and validation sets,
+#: then the long Kokoro training corpus.
+_ORDER = (
+    "train-espeak",
+    "valid-espeak",
+    "heldout-espeak",
+    "ood-espeak",
+    "selfcheck-espeak",
+    "ood-kokoro",
+    "selfcheck-kokoro",
+    "valid-kokoro",
+    "heldout-kokoro",
+    "train-kokoro",
+)
+SELF_CHECK_VOICE = "jm_kumo"
+LEGS_FILE = "legs.jsonl"
+TEXTS_FILE = "texts.json"
+#: The corpus settings that decide the sentences.
+_TEXT_KEYS = (
+    "text_seed",
+    "text_mix",
+    "heldout_sentences",
+    "validation_sentences",
+    "kokoro_sentences",
+    "espeak_sentences",
+    "ood_sentences",
+)
+
+
+@dataclass
+class Texts:
+    """The recipe's sentences, by role."""
+
+    train_kokoro: list[str]
+    train_espeak: list[str]
+    validation: list[str]
+    heldout: list[str]
+    ood: list[str]
+    selfcheck: str
+
+
+@dataclass
+class CorpusPlan:
+    """One corpus to synthesise: its per-item plans, engine and how they were drawn."""
+
+    name: str
+    plans: list[Any]  # speechlab.train.synth.SynthPlan
+    engine: str  # "kokoro" or "espeak"
+    recipe: dict[str, Any]
+
+
+def load_v2(scale: str = "full", path: str | os.PathLike[str] | None = None) -> Recipe:
+    """The v2 recipe at ``scale`` (``notebooks/pl_ctc_v2.yaml`` unless ``path``)."""
+    return load_recipe(path, scale, name=RECIPE_V2)
+
+
+def split_texts(recipe: Recipe) -> Texts:
+    """The recipe's sentences (see the module doc): generator sentences split into held-out,
+    validation and training (disjoint after ``model-card`` normalisation, none equal to an
+    OOD or the self-check sentence), the OOD sentences and the self-check sentence."""
+    from speechlab.selfcheck import SELF_CHECK_TEXT
+    from speechlab.textnorm import model_card
+    from speechlab.train.heldout_text import ood_sentences
+    from speechlab.train.polish_text import training_texts
+
+    c = recipe.corpus
+    held, valid = int(c["heldout_sentences"]), int(c["validation_sentences"])
+    kokoro, espeak = int(c["kokoro_sentences"]), int(c["espeak_sentences"])
+    texts = training_texts(
+        held + valid + kokoro + espeak,
+        seed=int(c["text_seed"]),
+        mix=c.get("text_mix"),
+        exclude=[SELF_CHECK_TEXT],
+    )
+    heldout, validation, rest = texts[:held], texts[held : held + valid], texts[held + valid :]
+    kept = {model_card(t) for t in heldout + validation}
+    train = [t for t in rest if model_card(t) not in kept]
+    ood = ood_sentences()
+    if c.get("ood_sentences") is not None:
+        ood = ood[: int(c["ood_sentences"])]
+    return Texts(train[:kokoro], train[kokoro:], validation, heldout, ood, SELF_CHECK_TEXT)
+
+
+def work_texts(recipe: Recipe, work_dir: str | os.PathLike[str]) -> Texts:
+    """The recipe's sentences as ``work_dir/texts.json`` keeps them: written on the first
+    run, read on every later one, so that a resumed run speaks the same sentences even if
+    the text generators have changed since (a changed corpus recipe is refused)."""
+    path = Path(work_dir) / TEXTS_FILE
+    settings = {k: recipe.corpus[k] for k in _TEXT_KEYS if k in recipe.corpus}
+    if path.is_file():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored["settings"] != json.loads(json.dumps(settings)):
+            raise ConfigError(
+                f"{path} was split with other text settings ({stored['settings']}); use the "
+                "same recipe, or a new --work-dir."
+            )
+        return Texts(**stored["texts"])
+    texts = split_texts(recipe)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    data = {"settings": settings, "texts": dataclasses.asdict(texts)}
+    partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(partial, path)
+    return texts
+
+
+def corpus_plans(recipe: Recipe, texts: Texts | None = None) -> dict[str, CorpusPlan]:
+    """Every corpus of the recipe, planned (no audio yet), in synthesis order; corpora of
+    engines the recipe does not use, and empty ones, are left out."""
+    from speechlab.train.synth import SynthPlan
+    from speechlab.train.voice_plan import VoicePlanner
+
+    c = recipe.corpus
+    texts = texts or split_texts(recipe)
+    blend, variant = str(c["held_out_blend"]), str(c["held_out_espeak"])
+    kokoro = VoicePlanner.kokoro(
+        c["kokoro_voices"],
+        avoid=blend,
+        min_distance=float(c["min_blend_distance"]),
+        speed_range=c["speed_range"],
+        alpha=float(c["kokoro_alpha"]),
+        pure_prob=float(c["kokoro_pure_prob"]),
+    )
+    espeak = VoicePlanner.espeak(c["espeak_voices"], avoid=[variant], speed_range=c["speed_range"])
+
+    def drawn(name: str, planner: VoicePlanner, sentences: list[str]) -> CorpusPlan:
+        recipe_data = {"planner": planner.describe(), "seed": _SEEDS[name]}
+        plans = planner.plan(sentences, _SEEDS[name]) if sentences else []
+        return CorpusPlan(name, plans, planner.engine, recipe_data)
+
+    def fixed(name: str, engine: str, items: list[tuple[str, str]]) -> CorpusPlan:
+        plans = [SynthPlan(i, t, voice, 1.0, None, 0) for i, (t, voice) in enumerate(items)]
+        voices = list(dict.fromkeys(v for _, v in items))
+        return CorpusPlan(name, plans, engine, {"voices": voices, "speed": 1.0})
+
+    every = {
+        "train-kokoro": drawn("train-kokoro", kokoro, texts.train_kokoro),
+        "train-espeak": drawn("train-espeak", espeak, texts.train_espeak),
+        "valid-kokoro": drawn("valid-kokoro", kokoro, texts.validation),
+        "valid-espeak": drawn("valid-espeak", espeak, texts.validation),
+        "heldout-kokoro": drawn("heldout-kokoro", kokoro, texts.heldout),
+        "heldout-espeak": drawn("heldout-espeak", espeak, texts.heldout),
+        "ood-kokoro": fixed("ood-kokoro", "kokoro", [(t, blend) for t in texts.ood]),
+        "ood-espeak": fixed("ood-espeak", "espeak", [(t, variant) for t in texts.ood]),
+        "selfcheck-kokoro": fixed(
+            "selfcheck-kokoro",
+            "kokoro",
+            [(texts.selfcheck, SELF_CHECK_VOICE), (texts.selfcheck, blend)],
+        ),
+        "selfcheck-espeak": fixed("selfcheck-espeak", "espeak", [(texts.selfcheck, variant)]),
+    }
+    engines = set(c["engines"])
+    unknown = engines - {"kokoro", "espeak"}
+    if unknown:
+        raise ConfigError(f"Unknown engine(s) {sorted(unknown)} in the recipe; use kokoro, espeak.")
+    return {
+        name: every[name] for name in _ORDER if every[name].engine in engines and every[name].plans
+    }
+
+
+def make_corpora(
+    recipe: Recipe,
+    work_dir: str | os.PathLike[str],
+    *,
+    threads: int | None = 1,
+    progress: bool = True,
+    log: Any = print,
+) -> dict[str, Path]:
+    """Synthesise (or finish) every corpus; returns the manifests, plus ``train`` and
+    ``validation`` (the joined training and validation corpora)."""
+    from speechlab.train.publish import merge_manifests
+    from speechlab.train.synth import synth_plans
+
+    work = Path(work_dir)
+    plans = corpus_plans(recipe, work_texts(recipe, work))
+    engines: dict[str, Any] = {}
+    manifests: dict[str, Path] = {}
+    for name, corpus in plans.items():
+        started = time.perf_counter()
+        result = synth_plans(
+            corpus.plans,
+            work / name,
+            recipe=corpus.recipe,
+            tts=_engine(corpus.engine, engines, threads),
+            progress=progress,
+        )
+        seconds = time.perf_counter() - started
+        rate = result.written / seconds * 60 if result.written else 0.0
+        log(
+            f"{_now()} corpus {name}: {result.total} items ({result.written} written, "
+            f"{result.skipped} already there) in {seconds:.0f} s"
+            + (f", {rate:.1f} items/min" if result.written else "")
+        )
+        manifests[name] = result.manifest
+    for joined, parts in (("train", "train-"), ("validation", "valid-")):
+        members = [manifests[n] for n in manifests if n.startswith(parts)]
+        if members:
+            manifests[joined] = work / f"{joined}.tsv"
+            merge_manifests(manifests[joined], members)
+    return manifests
+
+
+def training_config(
+    recipe: Recipe, work_dir: str | os.PathLike[str], manifests: dict[str, Path], **overrides: Any
+) -> Any:
+    """The ``TrainConfig``: train on ``train.tsv``, select checkpoints on ``validation.tsv``
+    (never on a held-out set)."""
+    from speechlab.train.config import TrainConfig
+
+    settings = {
+        **recipe.training,
+        "train": str(manifests["train"]),
+        "eval": str(manifests["validation"]),
+        "out_dir": str(Path(work_dir) / "training"),
+        **{k: v for k, v in overrides.items() if v is not None},
+    }
+    return TrainConfig(**settings)
+
+
+def train(
+    recipe: Recipe,
+    work_dir: str | os.PathLike[str],
+    manifests: dict[str, Path],
+    *,
+    log: Any = print,
+    **overrides: Any,
+) -> Any:
+    """One leg of training (resumes from the newest checkpoint), recorded in
+    ``legs.jsonl``: when, from which step to which, how long."""
+    from speechlab.train import finetune
+    from speechlab.train.checkpoint import latest_checkpoint
+
+    config = training_config(recipe, work_dir, manifests, **overrides)
+    checkpoints = Path(config.out_dir) / "checkpoints"
+    before = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    leg = {
+        "started": _now(),
+        "from_step": before.step if before is not None else 0,
+        "max_steps": config.max_steps,
+        "threads": config.threads,
+        "precision": config.precision,
+    }
+    log(f"{leg['started']} training leg from step {leg['from_step']} to {config.max_steps}")
+    started = time.perf_counter()
+    try:
+        result = finetune(config)
+    finally:
+        after = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
+        leg.update(
+            ended=_now(),
+            to_step=after.step if after is not None else 0,
+            seconds=round(time.perf_counter() - started, 1),
+        )
+        with (Path(work_dir) / LEGS_FILE).open("a", encoding="utf-8") as f:
+            f.write(json.dumps(leg) + "\n")
+        log(f"{leg['ended']} training leg ended at checkpoint step {leg['to_step']}")
+    return result
+
+
+def status(recipe: Recipe, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """How far each corpus and the training are: items done of planned, newest checkpoint."""
+    from speechlab.train.checkpoint import latest_checkpoint
+
+    work = Path(work_dir)
+    out: dict[str, Any] = {}
+    for name, corpus in corpus_plans(recipe, work_texts(recipe, work)).items():
+        manifest = work / name / "manifest.tsv"
+        done = (
+            max(len(manifest.read_text(encoding="utf-8").splitlines()) - 1, 0)
+            if manifest.is_file()
+            else 0
+        )
+        out[name] = f"{done}/{len(corpus.plans)}"
+    checkpoints = work / "training" / "checkpoints"
+    newest = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    out["training_step"] = f"{newest.step if newest else 0}/{recipe.training['max_steps']}"
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (see the module doc); ``--help`` lists the options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m speechlab.recipes.polish_ctc_v2", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--work-dir", required=True, type=Path)
+    parser.add_argument("--phase", choices=PHASES, default="all")
+    parser.add_argument("--scale", default="full")
+    parser.add_argument("--recipe", type=Path, default=None, help="default: pl_ctc_v2.yaml")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--max-steps", type=int, default=None, help="override max_steps")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print(f"{_now()} stopped; run the same command again to resume.", flush=True)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    _limit_threads(args.threads)
+    recipe = load_v2(args.scale, args.recipe)
+    work = args.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    if args.phase == "status":
+        print(json.dumps(status(recipe, work), indent=2))
+        return 0
+    progress = not args.no_progress
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    log(f"{_now()} phase {args.phase}, scale {args.scale}, {args.threads} thread(s)")
+    manifests = _manifests(recipe, work, args.phase, args.threads, progress, log)
+    if args.phase in ("train", "all"):
+        overrides = {"threads": args.threads, "max_steps": args.max_steps}
+        train(recipe, work, manifests, log=log, progress=progress, **overrides)
+    if args.phase in ("eval", "all"):
+        model = work / "training" / "best"
+        model = model if model.is_dir() else work / "training" / "model"
+        sets = {k: v for k, v in HELD_OUT_V2.items() if k in manifests}
+        scores = evaluate_held_out(model, manifests, sets=sets, progress=progress)
+        scores.to_csv(work / "scores.csv", index=False)
+        log(scores.to_string())
+    log(f"{_now()} phase {args.phase} done")
+    return 0
+
+
+def _manifests(
+    recipe: Recipe, work: Path, phase: str, threads: int, progress: bool, log: Any
+) -> dict[str, Path]:
+    if phase in ("corpora", "all"):
+        return make_corpora(recipe, work, threads=threads, progress=progress, log=log)
+    plans = corpus_plans(recipe, work_texts(recipe, work))
+    found = {name: work / name / "manifest.tsv" for name in plans}
+    found.update(train=work / "train.tsv", validation=work / "validation.tsv")
+    missing = [str(p) for p in found.values() if not p.is_file()]
+    if missing:
+        raise ConfigError(f"Corpora are missing ({missing[:3]} ...); run --phase corpora first.")
+    return found
+
+
+def _engine(kind: str, engines: dict[str, Any], threads: int | None) -> Any:
+    if kind not in engines:
+        if kind == "kokoro":
+            from speechlab.tts import load_tts
+
+            engines[kind] = load_tts("kokoro-82m-int8", threads=threads)
+        else:
+            from speechlab.tts.espeak_speech import EspeakSynthesizer
+
+            engines[kind] = EspeakSynthesizer()
+    return engines[kind]
+
+
+def _limit_threads(threads: int) -> None:
+    """Every numeric library to ``threads`` threads (before they start any)."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """SIGTERM ends the run like Ctrl-C: finished items and checkpoints stay."""
+    raise KeyboardInterrupt
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The speechlab-pl-ctc (v2) recipe: its file, its text splits, its voice plans (held-out
+voices never trained on) and a tiny end-to-end run of its driver."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from speechlab.recipes.polish_ctc_v2 import (
+    HELD_OUT_V2,
+    Texts,
+    corpus_plans,
+    load_v2,
+    main,
+    split_texts,
+    status,
+    training_config,
+    work_texts,
+)
+from speechlab.selfcheck import SELF_CHECK_TEXT
+from speechlab.textnorm import model_card
+from speechlab.train.errors import ConfigError
+from speechlab.train.heldout_text import ood_sentences
+from speechlab.train.voice_plan import blend_weights
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _texts(train: int = 600) -> Texts:
+    """Cheap stand-in sentences (the voice plans do not depend on the words)."""
+    return Texts(
+        [f"Kokoro mówi zdanie {i}." for i in range(train)],
+        [f"Espeak mówi zdanie {i}." for i in range(train)],
+        [f"Walidacja {i}." for i in range(50)],
+        [f"Odłożone {i}." for i in range(50)],
+        ood_sentences(),
+        SELF_CHECK_TEXT,
+    )
+
+
+def test_recipe_scales_load_and_build_a_small_enough_model(tmp_path):
+    full, demo = load_v2("full"), load_v2("demo")
+    assert full.corpus["engines"] == ["kokoro", "espeak"] and demo.corpus["engines"] == ["espeak"]
+    assert full.training["precision"] == "fp32" and full.training["threads"] == 1
+    manifests = {"train": tmp_path / "train.tsv", "validation": tmp_path / "validation.tsv"}
+    config = training_config(full, tmp_path, manifests)
+    assert config.eval == str(tmp_path / "validation.tsv")  # never a held-out set
+    assert config.effects().reverb_prob > 0 and config.effects().telephone_prob > 0
+    from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
+
+    model = Wav2Vec2ForCTC(Wav2Vec2Config(**config.model_config, vocab_size=40))
+    parameters = sum(p.numel() for p in model.parameters())
+    assert parameters <= 25_000_000 and 2 * parameters <= 50_000_000  # fp16 bytes
+
+
+def test_held_out_voices_never_appear_in_training_plans():
+    recipe = load_v2("full")
+    c = recipe.corpus
+    plans = corpus_plans(recipe, _texts())
+    held_blend, held_variant = c["held_out_blend"], c["held_out_espeak"]
+    held = blend_weights(held_blend, c["kokoro_voices"])
+    seen = 0
+    for name in ("train-kokoro", "train-espeak", "valid-kokoro", "valid-espeak"):
+        for plan in plans[name].plans:
+            assert plan.voice not in (held_blend, held_variant)
+            if plans[name].engine == "kokoro":
+                distance = np.linalg.norm(blend_weights(plan.voice, c["kokoro_voices"]) - held)
+                assert distance >= c["min_blend_distance"]
+                seen += 1
+            assert 0.8 <= plan.speed <= 1.25
+    assert seen == 650
+    assert {p.voice for p in plans["ood-kokoro"].plans} == {held_blend}
+    assert {p.voice for p in plans["ood-espeak"].plans} == {held_variant}
+    assert {p.speed for p in plans["ood-kokoro"].plans} == {1.0}
+    assert [p.voice for p in plans["selfcheck-kokoro"].plans] == ["jm_kumo", held_blend]
+    assert len(plans["ood-kokoro"].plans) == len(ood_sentences()) >= 150
+    assert list(plans)[-1] == "train-kokoro"  # the long corpus comes last
+    assert set(HELD_OUT_V2) <= set(plans)
+
+
+def test_text_splits_are_disjoint_and_never_hold_out_of_distribution_text():
+    recipe = load_v2("demo")
+    corpus = {
+        **recipe.corpus,
+        "text_mix": {"templates": 0.9, "medical": 0.1},
+        "heldout_sentences": 40,
+        "validation_sentences": 40,
+        "espeak_sentences": 400,
+        "kokoro_sentences": 100,
+    }
+    texts = split_texts(dataclasses.replace(recipe, corpus=corpus))
+    keys = {
+        role: {model_card(t) for t in getattr(texts, role)}
+        for role in ("train_kokoro", "train_espeak", "validation", "heldout")
+    }
+    assert [len(keys[r]) for r in keys] == [100, len(texts.train_espeak), 40, 40]
+    assert len(texts.train_espeak) >= 390  # duplicates of held-out keys are dropped
+    for a in keys:
+        for b in keys:
+            assert a == b or not keys[a] & keys[b], (a, b)
+    forbidden = {model_card(t) for t in [*ood_sentences(), SELF_CHECK_TEXT]}
+    assert not forbidden & set().union(*keys.values())
+
+
+def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
+    work = tmp_path / "work"
+    started = time.perf_counter()
+    code = main(["--work-dir", str(work), "--scale", "demo", "--phase", "all", "--no-progress"])
+    seconds = time.perf_counter() - started
+    assert code == 0
+    assert seconds < 60  # measured: 16 s, 47 s with other tests running (load average 9)
+    scores = pd.read_csv(work / "scores.csv")
+    assert list(scores["set"]) == ["ood-espeak", "heldout-espeak", "selfcheck-espeak"]
+    assert scores["synthetic"].all()
+    legs = [json.loads(line) for line in (work / "legs.jsonl").read_text().splitlines()]
+    assert (legs[0]["from_step"], legs[0]["to_step"]) == (0, 2)
+    # a rerun finds every corpus finished and the training at its last step
+    assert (
+        main(["--work-dir", str(work), "--scale", "demo", "--phase", "train", "--no-progress"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "training leg from step 2 to 2" in out
+    assert status(load_v2("demo"), work)["training_step"] == "2/2"
+    assert status(load_v2("demo"), work)["train-espeak"] == "24/24"
+    # the split is kept: a resumed run reads it back, and refuses other text settings
+    demo = load_v2("demo")
+    assert work_texts(demo, work) == split_texts(demo)
+    other = dataclasses.replace(demo, corpus={**demo.corpus, "espeak_sentences": 25})
+    with pytest.raises(ConfigError, match="other text settings"):
+        work_texts(other, work)
