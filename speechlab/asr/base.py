@@ -42,12 +42,22 @@ from speechlab.errors import OptionError, SpeechlabError, checked_arguments
 from speechlab.store import model_label
 from speechlab.transcript import Transcript
 
-__all__ = ["MIN_DURATION", "SILENCE_PEAK", "Recognizer", "TranscribeOptions", "language_code"]
+__all__ = [
+    "BATCH_VAD",
+    "MIN_DURATION",
+    "SILENCE_PEAK",
+    "Recognizer",
+    "TranscribeOptions",
+    "language_code",
+]
 
 #: Inputs shorter than this (seconds) give an empty transcript, not an error.
 MIN_DURATION = 0.1
 #: Inputs whose peak amplitude is at most this are digital silence: an empty transcript.
 SILENCE_PEAK = 1e-5
+#: ``transcribe(..., vad=True)``: regions end after 1 s of silence (streams end theirs after
+#: 0.5 s), so that the pauses between a speaker's sentences do not cut them apart.
+BATCH_VAD = VadOptions(min_silence_s=1.0)
 
 
 def language_code(language: str | None) -> str | None:
@@ -68,8 +78,8 @@ class TranscribeOptions:
     ``language``: an ISO 639-1 code (``"pl"``; regional forms such as ``"pl-PL"`` are cut to
     the language) or None. Whisper decodes in it (None: detect); a CTC model always
     transcribes the language it was trained on and records its own. ``batch_size``: inputs
-    per forward pass (CTC) or per group (Whisper). ``vad``: ``True`` (or
-    :class:`~speechlab.asr.vad.VadOptions`) runs Silero VAD first and transcribes only the
+    per forward pass (CTC) or per group (Whisper). ``vad``: ``True`` (:data:`BATCH_VAD`) or
+    :class:`~speechlab.asr.vad.VadOptions` runs Silero VAD first and transcribes only the
     speech regions (word times stay those of the input); ``False`` transcribes everything.
     """
 
@@ -203,7 +213,7 @@ class Recognizer(ABC):
     ) -> Iterator[Transcript]:
         """``_transcribe_items`` on the speech regions of each item only (VAD), stitched back
         into one Transcript per item with the item's times."""
-        vad = options.vad if isinstance(options.vad, VadOptions) else None
+        vad = options.vad if isinstance(options.vad, VadOptions) else BATCH_VAD
         for item in items:
             regions = list(speech_regions(self._vad_blocks(item), vad))
             parts = [

@@ -71,7 +71,7 @@ class CTCStreamEngine(StreamEngine):
         *,
         hop_s: Seconds = 0.5,
         left_context_s: Seconds = 4.0,
-        lookahead_s: Seconds = 1.0,
+        lookahead_s: Seconds = 2.0,
         endpoint_silence_s: Seconds | None = 1.0,
         min_level: float = 0.01,
         restat_tolerance: float = 0.05,
@@ -330,9 +330,9 @@ class CTCStreamEngine(StreamEngine):
     def _final(self, cut: int, end: Seconds) -> Final | None:
         """The segment up to frame ``cut`` as a Final (None when it holds no words); the
         next segment starts there."""
-        cut = max(cut, self._open_from)
+        inside = max(0, cut - self._open_from)  # frames before _open_from held no letters
         decoded = greedy_decode(
-            self._open[: cut - self._open_from],
+            self._open[:inside],
             self.vocab,
             self.frame_seconds,
             self._time(self._open_from),
@@ -340,7 +340,7 @@ class CTCStreamEngine(StreamEngine):
         words = self._stable + decoded.words
         chars = self._stable_chars + decoded.chars
         start = self._time(self._segment_from)
-        self._drop_open(cut - self._open_from)
+        self._drop_open(inside)
         self._stable, self._stable_chars = [], []
         self._segment_from = cut
         self._last_char_end = None

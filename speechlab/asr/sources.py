@@ -141,10 +141,16 @@ def _fed(stream: RecognitionStream, blocks: Iterator[Block]) -> Iterator[StreamE
 
 
 def microphone_blocks(
-    block_seconds: Seconds = 0.1, *, device: int | str | None = None, sample_rate: int | None = None
+    block_seconds: Seconds = 0.1,
+    *,
+    device: int | str | None = None,
+    sample_rate: int | None = None,
+    seconds: Seconds | None = None,
 ) -> Iterator[Block]:
-    """Blocks from an audio input device (``sounddevice``), mono float32 at the device's
-    rate, as they are recorded; a :class:`MicrophoneError` when there is none."""
+    """Blocks recorded from an audio input device (``sounddevice``), mono float32 at the
+    device's rate, as they come; ``seconds`` stops after that long (None: never). The device
+    is checked here, at once: a :class:`MicrophoneError` when sounddevice, PortAudio or an
+    input device is missing."""
     try:
         import sounddevice as sd
     except (ImportError, OSError) as exc:
@@ -156,21 +162,21 @@ def microphone_blocks(
     try:
         info = sd.query_devices(device, kind="input")
     except (sd.PortAudioError, ValueError) as exc:
+        named = f" {device!r}" if device is not None else ""
         raise MicrophoneError(
-            f"No audio input device{f' {device!r}' if device is not None else ''} is "
-            f"available ({exc}); connect a microphone or pick one from "
-            "`python -m sounddevice`."
+            f"No audio input device{named} is available ({exc}); connect a microphone or "
+            "pick one listed by `python -m sounddevice`."
         ) from exc
     rate = int(sample_rate or info["default_samplerate"])
     captured: queue.Queue[np.ndarray] = queue.Queue()
 
     def callback(indata: np.ndarray, frames: int, when: Any, status: Any) -> None:
-        captured.put(indata.mean(axis=1, dtype=np.float32))
+        captured.put(indata.mean(axis=1, dtype=np.float32))  # keep it tiny: a queue
 
     try:
         recorder = sd.InputStream(
             samplerate=rate,
-            channels=min(2, int(info["max_input_channels"])),
+            channels=max(1, min(2, int(info["max_input_channels"]))),
             dtype="float32",
             blocksize=max(1, round(block_seconds * rate)),
             device=device,
@@ -178,9 +184,17 @@ def microphone_blocks(
         )
     except sd.PortAudioError as exc:
         raise MicrophoneError(f"The input device cannot be opened: {exc}") from exc
-    with recorder:
-        while True:
-            yield captured.get(), rate
+
+    def record() -> Iterator[Block]:
+        limit = None if seconds is None else round(seconds * rate)
+        taken = 0
+        with recorder:
+            while limit is None or taken < limit:
+                block = captured.get()
+                taken += len(block)
+                yield block, rate
+
+    return record()
 
 
 def _slices(audio: Audio, block_seconds: Seconds) -> Iterator[Block]:

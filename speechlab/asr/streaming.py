@@ -36,7 +36,14 @@ from typing import Any
 
 import numpy as np
 
-from speechlab.asr.vad import VAD_RATE, SpeechAudio, SpeechGate, SpeechStart, VadOptions
+from speechlab.asr.vad import (
+    VAD_RATE,
+    GateEvent,
+    SpeechAudio,
+    SpeechGate,
+    SpeechStart,
+    VadOptions,
+)
 from speechlab.audio import (
     DEFAULT_RESAMPLE_QUALITY,
     MAX_SAMPLE_RATE,
@@ -392,13 +399,17 @@ class RecognitionStream:
                 self._in_utterance = True
             self._accept(samples)
             return
-        for event in self.gate.feed(samples):
+        self._gated(self.gate.feed(samples))
+
+    def _gated(self, events: list[GateEvent]) -> None:
+        """Act on what the VAD found: utterances begin, hear speech, and end."""
+        for event in events:
             if isinstance(event, SpeechStart):
                 self.engine.begin(event.time)
                 self._in_utterance = True
             elif isinstance(event, SpeechAudio):
                 self._accept(event.samples)
-            else:
+            elif self._in_utterance:
                 self._end_utterance()
 
     def _accept(self, samples: np.ndarray) -> None:
@@ -420,12 +431,7 @@ class RecognitionStream:
         if len(rest):
             self._process(rest)
         if self.gate is not None:
-            for event in self.gate.flush():
-                if isinstance(event, SpeechAudio):
-                    self._accept(event.samples)
-                elif isinstance(event, SpeechStart):
-                    self.engine.begin(event.time)
-                    self._in_utterance = True
+            self._gated(self.gate.flush())
         if self._in_utterance:
             self._end_utterance()
         self._events.put(None)

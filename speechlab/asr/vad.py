@@ -29,6 +29,7 @@ from speechlab.errors import AudioError, ChecksumError, ModelNotFoundError, Spee
 
 __all__ = [
     "VAD_RATE",
+    "GateEvent",
     "SileroVAD",
     "SpeechAudio",
     "SpeechEnd",
