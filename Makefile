@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 #   TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
-EXTRAS ?= dev,lm,offline-models
+EXTRAS ?= dev,lm,offline-models,scale
 STAMP := $(VENV)/.speechlab-installed
 
 .PHONY: install demo test lint format bench notebooks clean
@@ -48,7 +48,8 @@ format: install
 
 ## Run every benchmark (resumable; results in benchmarks/results/).
 bench: install
-	for b in benchmarks/*_bench.py; do $(BIN)/python $$b || exit 1; done
+	for b in benchmarks/*_bench.py benchmarks/eval_report.py benchmarks/kokoro_import.py; do \
+		$(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

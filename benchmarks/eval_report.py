@@ -7,7 +7,8 @@ speech: it measures intelligibility of speechlab's TTS to a weak recognizer, and
 voices and languages; it is not a human-speech WER.
 
 Results: ``results/eval_report.md`` and the full tables under ``results/eval_report/``
-(each part is skipped when its folder already holds a result: rerun to resume).
+(each part is skipped when its folder already holds a result: rerun to resume). Each part's
+folder keeps the machine and commit it was measured on (``machine.json``); the .md lists them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import machine
+from harness import machine, machine_lines
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -37,16 +38,33 @@ def main() -> None:
         trip = RoundTripResult.load(trip_dir)
     else:
         trip = roundtrip(tts, asr, SENTENCES["pl"], voices=VOICES, lang="pl", out=trip_dir)
+        _record_machine(trip_dir)
     if (cross_dir / "crosslingual.json").is_file():
         cross = CrossLingualResult.load(cross_dir)
     else:
         texts = {lang: SENTENCES[lang] for lang in LANGUAGES}
         sets = synth_test_set(tts, texts, "jm_kumo", OUT / "synthetic-sets")
         cross = cross_lingual(asr, sets, out=cross_dir)
-    write_markdown(trip.table, cross.table, len(SENTENCES["pl"]))
+        _record_machine(cross_dir)
+    parts = {"roundtrip-pl": trip_dir, "crosslingual": cross_dir}
+    machines = {name: _recorded_machine(folder) for name, folder in parts.items()}
+    where = machine_lines({"parts": machines, "part_machines": machines})
+    write_markdown(trip.table, cross.table, len(SENTENCES["pl"]), where)
 
 
-def write_markdown(trip, cross, n_pl: int) -> None:
+def _record_machine(folder: Path) -> None:
+    (folder / "machine.json").write_text(json.dumps(machine(), indent=2) + "\n")
+
+
+def _recorded_machine(folder: Path) -> dict:
+    """The machine a part was measured on; parts measured before it was kept say so."""
+    path = folder / "machine.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    return {"not recorded": "measured before the script kept the machine; delete to rerun"}
+
+
+def write_markdown(trip, cross, n_pl: int, where: list[str]) -> None:
     def pct(x: float) -> str:
         return f"{100 * x:.1f}"
 
@@ -83,7 +101,7 @@ def write_markdown(trip, cross, n_pl: int) -> None:
             f"| {pct(row.wer_low)}–{pct(row.wer_high)} | {pct(row.cer)} | "
             f"{pct(row.cer_low)}–{pct(row.cer_high)} |"
         )
-    lines += ["", "Machine: `" + json.dumps(machine()) + "`", ""]
+    lines += ["", *where, ""]
     (RESULTS / "eval_report.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 

@@ -1,7 +1,9 @@
 """Shared plumbing for speechlab's benchmarks: subprocess parts, peak RSS, machine facts.
 
 Every part of a benchmark runs in its own process (a clean peak RSS, and a peer can run in
-its own virtual environment); results are saved after each part so a run resumes.
+its own virtual environment); results are saved after each part so a run resumes. Each part
+keeps the machine and commit it was measured on (``part_machines``): a resumed run adds its
+own machine to the parts it runs and leaves the earlier parts' as they were.
 Nothing here imports speechlab, so peer environments can import it too.
 """
 
@@ -12,6 +14,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -20,6 +23,31 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 THREADS = 2
+#: CPU features that change how fast int8/bf16/fp32 kernels run, recorded with every result.
+CPU_FLAGS = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+)
+PACKAGES = (
+    "speechlab",
+    "numpy",
+    "torch",
+    "transformers",
+    "onnxruntime",
+    "onnx",
+    "faster-whisper",
+    "ctranslate2",
+    "kokoro",
+    "kokoro-onnx",
+    "misaki",
+)
 
 
 def peak_rss_mb() -> float:
@@ -27,36 +55,90 @@ def peak_rss_mb() -> float:
 
 
 def machine() -> dict:
+    """CPU model and flags, threads, packages, commit and date: what a number depends on."""
     cpu = platform.processor() or platform.machine()
+    flags: list[str] = []
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        names = [
-            line.split(":", 1)[1].strip()
-            for line in cpuinfo.read_text().splitlines()
-            if line.startswith("model name")
-        ]
+        lines = cpuinfo.read_text().splitlines()
+        names = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")]
         cpu = names[0] if names else cpu
+        present = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
+        flags = [f for f in CPU_FLAGS if f in present]
     versions = {}
-    for dist in (
-        "speechlab",
-        "torch",
-        "transformers",
-        "onnxruntime",
-        "faster-whisper",
-        "kokoro-onnx",
-    ):
+    for dist in PACKAGES:
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             continue
     return {
         "cpu": cpu,
+        "cpu_flags": flags,
         "cores": os.cpu_count(),
         "threads": THREADS,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "date": time.strftime("%Y-%m-%d"),
+        "commit": commit(),
         "packages": versions,
+    }
+
+
+def commit() -> str:
+    """The git commit the benchmark code was run from (``+dirty`` with local changes)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+    except OSError as error:  # no git here: say so in the record instead of guessing
+        return f"unknown ({error.strerror})"
+    if head.returncode != 0:
+        return "unknown (not a git checkout)"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def same_machine(a: dict, b: dict) -> bool:
+    """Whether two :func:`machine` records describe the same machine, software and commit."""
+    keep = ("cpu", "cpu_flags", "cores", "threads", "platform", "commit", "packages")
+    return all(a.get(k) == b.get(k) for k in keep)
+
+
+def machine_lines(results: dict) -> list[str]:
+    """Markdown for where the parts were measured: one line when all parts share a machine
+    and commit, else one line per group of parts."""
+    machines = results.get("part_machines") or {}
+    groups: list[tuple[dict, list[str]]] = []
+    for part in results.get("parts", {}):
+        record = machines.get(part) or {"not recorded": "measured before machines were kept"}
+        for seen, parts in groups:
+            if same_machine(seen, record):
+                parts.append(part)
+                break
+        else:
+            groups.append((record, [part]))
+    if len(groups) <= 1:
+        record = groups[0][0] if groups else machine()
+        return [f"Machine: `{json.dumps(record, ensure_ascii=False)}`"]
+    lines = ["Measured on more than one machine or commit; each part with its own:", ""]
+    for record, parts in groups:
+        lines.append(f"- {', '.join(parts)}: `{json.dumps(record, ensure_ascii=False)}`")
+    return lines
+
+
+def spread(values: list[float]) -> dict:
+    """Median, min and max of repeated measurements (and how many there were)."""
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
     }
 
 
@@ -82,13 +164,22 @@ def run_all(
     path = RESULTS / f"{name}.json"
     results = json.loads(path.read_text()) if path.is_file() and not fresh else {}
     results.setdefault("parts", {})
-    results["machine"] = machine()
+    machines = results.setdefault("part_machines", {})
+    earlier = results.get("machine")
+    for part in results["parts"]:  # files written before machines were kept per part
+        if part not in machines and isinstance(earlier, dict):
+            machines[part] = earlier
+    here = machine()
     for part in parts:
         if part in results["parts"]:
             print(f"{part}: done earlier, skipped", flush=True)
             continue
         print(f"{part}: running ...", flush=True)
         results["parts"][part] = run(part)
+        machines[part] = here
+        # the header is this machine only when every part was measured on it
+        records = [machines[p] for p in results["parts"]]
+        results["machine"] = here if all(same_machine(here, m) for m in records) else "mixed"
         print(f"{part}: {json.dumps(results['parts'][part])}", flush=True)
         path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
         write_markdown(results)

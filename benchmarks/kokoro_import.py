@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import RESULTS, THREADS, run_all, run_part
+from harness import RESULTS, THREADS, machine_lines, run_all, run_part
 
 PARTS = ["mapping", "stages", "parity", "roundtrip", "export"]
 PARITY_SENTENCE = "Dzień dobry. Nazywam się Jan Kowalski i mieszkam w Warszawie."
@@ -212,7 +212,7 @@ def write_markdown(results: dict) -> None:
     lines = [
         "# Kokoro-82M imported into torch vs the int8 ONNX it came from",
         "",
-        f"Machine: `{json.dumps(results['machine'])}`",
+        *machine_lines(results),
         "",
         "Store `kokoro-82m-int8-torch` (`speechlab.tts.onnx_import`) against store "
         "`kokoro-82m-int8`, voice `jm_kumo`, speed 1.0, "

@@ -6,15 +6,22 @@ vocabulary. This script measures the round trip: speechlab TTS (store model
 everyday sentences that together contain every Polish diacritic. Whisper base is itself
 weak on Polish, so the numbers are relative: they rank mappings and voices.
 
-Results: ``results/polish_g2p.json`` (resumable: finished rows are kept) and
-``results/polish_g2p.md``.
+Results: ``results/polish_g2p.json`` (resumable: finished rows are kept, each with the
+machine and commit it was measured on) and ``results/polish_g2p.md``. Voices are ranked by
+``eval_report.py`` (``results/eval_report.md``, with confidence intervals): the one source of
+the per-voice numbers. ``--markdown`` rewrites the .md from the .json without measuring.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import machine, machine_lines
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -28,7 +35,6 @@ VARIANTS = {
     "ʑ dropped": {"replacements": {"ʑ": ""}, "stress": True},
     "ʑ→ʒ, no stress marks": {"replacements": {"ʑ": "ʒ"}, "stress": False},
 }
-VOICES = ["jm_kumo", "jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro"]
 
 
 def measure(tts, asr, voice: str) -> dict:
@@ -48,18 +54,30 @@ def measure(tts, asr, voice: str) -> dict:
         "cer": jiwer.cer(refs, hyps),
         "seconds": time.perf_counter() - start,
         "hypotheses": hyps,
+        "machine": machine(),
     }
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--markdown", action="store_true", help="only rewrite the .md")
+    parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    args = parser.parse_args()
+    path = RESULTS / "polish_g2p.json"
+    results = json.loads(path.read_text()) if path.is_file() and not args.fresh else {}
+    results.setdefault("variants", {})
+    if not args.markdown:
+        measure_variants(results, path)
+    write_markdown(results)
+
+
+def measure_variants(results: dict, path: Path) -> None:
+    """Measure the mapping variants not in ``results`` yet, saving after each."""
     import speechlab
-    from speechlab.samples import POLISH_SENTENCES
     from speechlab.tts import load_tts
     from speechlab.tts.g2p import REPLACEMENTS
 
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "polish_g2p.json"
-    results = json.loads(path.read_text()) if path.is_file() else {"variants": {}, "voices": {}}
     asr = speechlab.load_asr("whisper-base", language="pl")
     for name, variant in VARIANTS.items():
         if name not in results["variants"]:
@@ -69,12 +87,17 @@ def main() -> None:
             results["variants"][name] = measure(tts, asr, "jm_kumo")
             path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
             print(name, results["variants"][name]["cer"], flush=True)
-    tts = load_tts()
-    for voice in VOICES:
-        if voice not in results["voices"]:
-            results["voices"][voice] = measure(tts, asr, voice)
-            path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-            print(voice, results["voices"][voice]["cer"], flush=True)
+
+
+def write_markdown(results: dict) -> None:
+    from speechlab.samples import POLISH_SENTENCES
+
+    rows = results["variants"]
+    # rows measured before machines were recorded say so instead of borrowing today's machine
+    unknown = {"not recorded": "measured before the script kept the machine; rerun with --fresh"}
+    where = machine_lines(
+        {"parts": rows, "part_machines": {n: r.get("machine", unknown) for n, r in rows.items()}}
+    )
     lines = [
         "# Polish through Kokoro: round-trip intelligibility",
         "",
@@ -82,17 +105,21 @@ def main() -> None:
         f"(int8, language='pl'), {len(POLISH_SENTENCES)} everyday sentences containing every "
         "Polish diacritic. Whisper base is weak on Polish: read these as relative numbers.",
         "",
+        *where,
+        "",
         "## Mapping of ʑ (the one espeak-ng Polish symbol outside Kokoro's vocabulary), "
         "voice jm_kumo",
         "",
         "| variant | WER | CER |",
         "|---|---|---|",
     ]
-    for name, row in results["variants"].items():
+    for name, row in rows.items():
         lines.append(f"| {name} | {row['wer']:.3f} | {row['cer']:.3f} |")
-    lines += ["", "## Voices (default mapping)", "", "| voice | WER | CER |", "|---|---|---|"]
-    for name, row in results["voices"].items():
-        lines.append(f"| {name} | {row['wer']:.3f} | {row['cer']:.3f} |")
+    lines += [
+        "",
+        "Voices (default mapping) are ranked in [eval_report.md](eval_report.md) "
+        "(`eval_report.py`, with 95 % confidence intervals): the one source of per-voice numbers.",
+    ]
     (RESULTS / "polish_g2p.md").write_text("\n".join(lines) + "\n")
 
 

@@ -25,6 +25,8 @@ from speechlab.errors import (
     UnsafeModelError,
     UnsupportedLanguageError,
 )
+from speechlab.quantization import quantize
+from speechlab.run_metrics import record, recorded
 from speechlab.store import resolve
 from speechlab.transcript import Segment, Transcript
 from speechlab.tts.loading import load_tts
@@ -55,5 +57,8 @@ __all__ = [
     "load",
     "load_asr",
     "load_tts",
+    "quantize",
+    "record",
+    "recorded",
     "resolve",
 ]

@@ -6,6 +6,7 @@ run = run_notebook("03_evaluate", {"n_sentences": 20})
 run.folder    # runs/20260101-030000-03_evaluate/
               #   03_evaluate.ipynb  the executed notebook (outputs, the injected parameters)
               #   parameters.json    parameters, defaults, versions, git commit, duration
+              #   metrics.json       what the notebook recorded with speechlab.record()
               #   error.txt          only when the run failed: the error and its traceback
               #   report.html        nbconvert HTML, plotly figures and plotly.js inline
               #   outputs/           the notebook's ``out_dir``, when it declares one
@@ -21,10 +22,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import re
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -34,6 +38,7 @@ from typing import Any
 
 from speechlab.errors import SpeechlabError
 from speechlab.files import writable_folder
+from speechlab.run_metrics import METRICS_FILE, RUN_FOLDER_ENV
 
 __all__ = [
     "OUTPUT_PARAMETER",
@@ -42,11 +47,13 @@ __all__ = [
     "NotebookRunError",
     "ParameterError",
     "RunResult",
+    "copy_notebooks",
     "export_html",
     "list_notebooks",
     "notebook_folders",
     "parse_parameters",
     "parse_value",
+    "python_literal",
     "resolve_notebook",
     "run_notebook",
     "shipped_notebooks",
@@ -115,6 +122,11 @@ class RunResult:
     @property
     def record(self) -> Path:
         return self.folder / RECORD_FILE
+
+    @property
+    def metrics(self) -> Path:
+        """``metrics.json``: what the notebook recorded (absent when it recorded nothing)."""
+        return self.folder / METRICS_FILE
 
 
 # --------------------------------------------------------------------------- parameters
@@ -220,6 +232,30 @@ def shipped_notebooks() -> Path:
     return folder
 
 
+def copy_notebooks(folder: str | Path, *, force: bool = False) -> tuple[list[Path], list[Path]]:
+    """Copy the shipped notebooks and their recipes (``*.yaml``, README) into ``folder``.
+
+    Returns ``(copied, kept)``: files already in ``folder`` are kept unless ``force``. A
+    ``pip install speechlab`` user gets editable notebooks this way; copied into
+    ``./notebooks``, they are what ``speechlab run NAME`` runs (that folder comes first).
+    """
+    import shutil
+
+    target = writable_folder(Path(folder).expanduser(), what="notebooks folder")
+    copied: list[Path] = []
+    kept: list[Path] = []
+    for path in sorted(shipped_notebooks().iterdir()):
+        if path.suffix not in (".ipynb", ".yaml", ".md") or not path.is_file():
+            continue
+        destination = target / path.name
+        if destination.exists() and not force:
+            kept.append(destination)
+            continue
+        shutil.copyfile(path, destination)
+        copied.append(destination)
+    return copied, kept
+
+
 def list_notebooks() -> list[Path]:
     """Every notebook that a short name can reach (first folder wins for a name)."""
     seen: dict[str, Path] = {}
@@ -306,6 +342,7 @@ def run_notebook(
         OSError,
         ImportError,
     )
+    _use_readable_strings()
     source = resolve_notebook(notebook)
     given = dict(parameters or {})
     declared = _declared_parameters(source)
@@ -328,14 +365,15 @@ def run_notebook(
     started = time.perf_counter()
     failure: NotebookRunError | None = None
     try:
-        papermill.execute_notebook(
-            str(source),
-            str(executed),
-            parameters=given,
-            kernel_name=kernel_name,
-            progress_bar=progress,
-            cwd=str(cwd) if cwd is not None else None,
-        )
+        with _kernel_knows_the_run_folder(folder):
+            papermill.execute_notebook(
+                str(source),
+                str(executed),
+                parameters=given,
+                kernel_name=kernel_name,
+                progress_bar=progress,
+                cwd=str(cwd) if cwd is not None else None,
+            )
     except papermill.PapermillExecutionError as exc:
         failure = _cell_error(source, executed, folder, exc, html)
         _write_error(folder, failure, exc, "".join(exc.traceback))
@@ -370,13 +408,57 @@ def run_notebook(
     return RunResult(folder, executed, source, given, report, seconds)
 
 
+@contextmanager
+def _kernel_knows_the_run_folder(folder: Path) -> Iterator[None]:
+    """The kernel inherits ``SPEECHLAB_RUN_DIR``, so ``speechlab.record`` writes into the run
+    folder's ``metrics.json``."""
+    before = os.environ.get(RUN_FOLDER_ENV)
+    os.environ[RUN_FOLDER_ENV] = str(folder.resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(RUN_FOLDER_ENV, None)
+        else:
+            os.environ[RUN_FOLDER_ENV] = before
+
+
+def python_literal(text: str) -> str:
+    """``text`` as a Python string literal that keeps its letters as written (``"Zażółć"``,
+    not papermill's ``"Za\\u017c\\xf3\\u0142\\u0107"``); only characters that are not
+    printable are escaped. Double-quoted unless the text holds a double quote."""
+    literal = repr(text)
+    if literal.startswith("'") and '"' not in text:  # no double quote inside: swap quotes
+        literal = f'"{literal[1:-1]}"'
+    return literal
+
+
+def _use_readable_strings() -> None:
+    """Make papermill write the injected-parameters cell with :func:`python_literal`."""
+    from papermill.translators import PythonTranslator, papermill_translators
+
+    class ReadablePythonTranslator(PythonTranslator):
+        @classmethod
+        def translate_str(cls, val: str) -> str:
+            return python_literal(val)
+
+    papermill_translators.register("python", ReadablePythonTranslator)  # idempotent
+
+
 def export_html(notebook: Path, target: Path) -> Path:
     """nbconvert's HTML (lab template) of ``notebook``: outputs as executed, so plotly
-    figures made with the ``notebook`` renderer carry plotly.js inline and work offline."""
+    figures made with the ``notebook`` renderer carry plotly.js inline and work offline;
+    widgets as their static rendering, audio as Ogg/Opus and plotly.js as the smallest
+    bundle that draws the figures (:mod:`speechlab.report_html`)."""
     import nbformat
     from nbconvert import HTMLExporter
 
+    from speechlab.report_html import compact_audio, lighter_plotly, static_widget_outputs
+
     node = nbformat.read(notebook, as_version=4)
+    static_widget_outputs(node)
+    compact_audio(node)
+    lighter_plotly(node)
     body, _ = HTMLExporter().from_notebook_node(
         node, resources={"metadata": {"name": notebook.stem}}
     )

@@ -63,15 +63,30 @@ def confusion_heatmap(confusions: pd.DataFrame, top: int = 20) -> Figure:
             z=z,
             x=list(shown.columns),
             y=list(shown.index),
-            colorscale="Reds",
-            hovertemplate="%{y} → %{x}: %{z}<extra></extra>",
+            # a single error is clearly coloured (plain "Reds" starts at white), and every
+            # cell carries its count: a sparse matrix still reads
+            colorscale=[[0.0, "#fcae91"], [0.5, "#de2d26"], [1.0, "#67000d"]],
+            zmin=0.5,
+            texttemplate="%{z:.0f}",
+            xgap=2,
+            ygap=2,
+            colorbar={"title": "errors"},
+            hovertemplate="%{y} → %{x}: %{z} times<extra></extra>",
         )
     )
+    side = max(320, 26 * max(len(shown.index), len(shown.columns)) + 160)
     figure.update_layout(
         title="Character confusions (∅: inserted / deleted, ␣: space)",
-        xaxis_title="hypothesis",
-        yaxis_title="reference",
-        yaxis_autorange="reversed",
+        xaxis={"title": "hypothesis (what was heard)", "type": "category", "dtick": 1},
+        yaxis={
+            "title": "reference (what was said)",
+            "type": "category",
+            "dtick": 1,
+            "autorange": "reversed",
+        },
+        height=min(side, 800),
+        width=min(side + 80, 900),
+        plot_bgcolor="#f4f4f4",
     )
     return figure
 

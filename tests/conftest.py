@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip the calling test when ``condition`` is false; in CI (``CI=true``) fail instead.
+
+    For tests whose dependency (Chromium, kenlm, a trained store model) may be missing on a
+    developer's machine but must be present in CI, where a skip would hide a broken setup.
+    """
+    if condition:
+        return
+    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{reason} (CI=true: a missing test dependency fails, it is not skipped)")
+    pytest.skip(reason)
+
+
+def require_module(name: str) -> Any:
+    """``import name``, or :func:`require`'s skip (locally) / failure (in CI) when it is missing."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        require(False, f"{name} is not installed ({error})")
+
+
+def polish_test_sentences() -> tuple[str, ...]:
+    """Everyday Polish sentences written independently of the ones that tuned the Polish TTS
+    (tests/data/pl_intelligibility_sentences.txt, CC0): the intelligibility tests speak these."""
+    lines = (DATA / "pl_intelligibility_sentences.txt").read_text(encoding="utf-8").splitlines()
+    return tuple(line for line in lines if line.strip() and not line.startswith("#"))
 
 
 @pytest.fixture(autouse=True)
@@ -75,11 +108,14 @@ def peak_hz() -> Callable[[np.ndarray, int], float]:
 POLISH_CHARACTERS = "aąbcćdeęfghijklłmnńoóprsśtuwyzźż'"
 
 
-def build_tiny_ctc(out: Path, *, layers: int = 2, normalize: bool = True, seed: int = 0) -> Path:
+def build_tiny_ctc(
+    out: Path, *, layers: int = 2, normalize: bool = True, seed: int = 0, **config: Any
+) -> Path:
     """A random wav2vec2 CTC model with a real Polish character vocabulary, saved like the Hub's.
 
     ``layers=0`` gives a model whose output at a frame depends only on nearby samples
     (feature encoder + a 16-frame positional conv), which chunked decoding must match exactly.
+    ``config`` overrides ``Wav2Vec2Config`` settings (e.g. ``feat_extract_norm="group"``).
     """
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
@@ -88,21 +124,21 @@ def build_tiny_ctc(out: Path, *, layers: int = 2, normalize: bool = True, seed: 
 
     labels = write_ctc_processor(out, POLISH_CHARACTERS, normalize=normalize)
     torch.manual_seed(seed)
-    config = Wav2Vec2Config(
-        vocab_size=len(labels),
-        hidden_size=32,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(32,) * 7,
-        feat_extract_norm="layer",
-        do_stable_layer_norm=True,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=4,
-        pad_token_id=0,
-        architectures=["Wav2Vec2ForCTC"],
-    )
-    Wav2Vec2ForCTC(config).save_pretrained(out)
+    settings: dict[str, Any] = {
+        "vocab_size": len(labels),
+        "hidden_size": 32,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "conv_dim": (32,) * 7,
+        "feat_extract_norm": "layer",
+        "do_stable_layer_norm": True,
+        "num_conv_pos_embeddings": 16,
+        "num_conv_pos_embedding_groups": 4,
+        "pad_token_id": 0,
+        "architectures": ["Wav2Vec2ForCTC"],
+    }
+    Wav2Vec2ForCTC(Wav2Vec2Config(**settings | config)).save_pretrained(out)
     return out
 
 
@@ -134,3 +170,19 @@ def polish_clip(real_store_home: Path, tmp_path_factory: pytest.TempPathFactory)
 
     speech, _ = speak_phonemes(real_store_home / "models" / "kokoro-82m-int8")
     return speech.save(tmp_path_factory.mktemp("polish") / "dzien-dobry.wav")
+
+
+# --------------------------------------------------------------------------- markers
+
+#: Fixtures that assemble the store's real models: a test that uses one (directly or through
+#: another fixture) is a real-weights test whether or not its module says so.
+REAL_WEIGHT_FIXTURES = frozenset({"real_store_home", "real_store", "real_torch_kokoro"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that reaches the real store ``realweights``, so that
+    ``-m "not realweights"`` never assembles a store model."""
+    for item in items:
+        uses_store = REAL_WEIGHT_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses_store and item.get_closest_marker("realweights") is None:
+            item.add_marker(pytest.mark.realweights)

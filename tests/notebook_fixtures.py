@@ -30,8 +30,9 @@ go.Figure(go.Bar(y=[n, 2, 3]))
 #: A cell that fails when n == 1 (ZeroDivisionError).
 FAILING_CELL = "x = 10 // (n - 1)  # fails for n == 1\nprint(x)"
 
-#: plotly.js inlined by plotly's "notebook" renderer (its licence banner opens the bundle).
-INLINE_PLOTLY = re.compile(r"<script[^>]*>\s*/\*\*\s*\*\s*plotly\.js v\d")
+#: plotly.js inlined by plotly's "notebook" renderer (its licence banner opens the bundle),
+#: the full bundle or the partial one that speechlab.report_html puts into reports.
+INLINE_PLOTLY = re.compile(r"<script[^>]*>\s*/\*\*\s*\*\s*plotly\.js (\([a-z -]+\) )?v\d")
 #: A <script src=...> that loads plotly.js from plotly's CDN.
 CDN_PLOTLY = re.compile(r"<script[^>]*\bsrc=[\"'][^\"']*cdn\.plot\.ly", re.IGNORECASE)
 

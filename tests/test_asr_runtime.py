@@ -155,6 +155,8 @@ def test_what_it_cannot_run_goes_to_transformers_or_is_a_clear_error(tmp_path):
     with pytest.raises(ModelNotFoundError, match=r"adapter.*runtime='transformers'"):
         load_ctc_model(folder, config, runtime="speechlab")
     with pytest.raises(ModelNotFoundError, match="runtime must be one of"):
+        load_ctc_model(folder, config, runtime="tflite")
+    with pytest.raises(ModelNotFoundError, match=r"no \.onnx model"):  # not exported
         load_ctc_model(folder, config, runtime="onnx")
 
 

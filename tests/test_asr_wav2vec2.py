@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import require_module
 
 import speechlab
 from speechlab.asr import detect_backend, load_asr
@@ -118,7 +119,7 @@ def test_bad_audio_raises_audio_error_before_any_work(recognizer, tmp_path):
 
 
 def test_datasets_in_memory_and_streaming(recognizer, tmp_path):
-    datasets = pytest.importorskip("datasets")
+    datasets = require_module("datasets")
     paths, texts = [], []
     for i, seconds in enumerate([0.8, 1.6, 0.5]):
         path = tmp_path / f"clip{i}.flac"
@@ -141,7 +142,7 @@ def test_datasets_in_memory_and_streaming(recognizer, tmp_path):
 
 
 def test_dataset_without_the_column_lists_the_columns(recognizer):
-    datasets = pytest.importorskip("datasets")
+    datasets = require_module("datasets")
     ds = datasets.Dataset.from_dict({"path": ["a.wav"], "sentence": ["x"]})
     columns = r"no audio column 'audio'; its columns are \['path', 'sentence'\]"
     with pytest.raises(DatasetError, match=columns):
@@ -151,7 +152,7 @@ def test_dataset_without_the_column_lists_the_columns(recognizer):
 
 
 def test_language_model_directory_is_picked_up_automatically(tiny_ctc_dir, tmp_path):
-    pytest.importorskip("kenlm")
+    require_module("kenlm")
     model = tmp_path / "with-lm"
     shutil.copytree(tiny_ctc_dir, model)
     (model / "language_model").mkdir()
@@ -162,11 +163,16 @@ def test_language_model_directory_is_picked_up_automatically(tiny_ctc_dir, tmp_p
     r = load_asr(model)
     assert r.beam is not None and r.beam.has_lm
     t = r.transcribe(_noise(1.5, 2))
-    assert isinstance(t.text, str)
+    greedy = load_asr(model, decoder="greedy")
+    assert greedy.beam is None
+    # The LM knows one word: with it the random model's noise is heard as 7 × "kot" (measured);
+    # greedy decoding of the same clip gives 13 made-up words, none of them "kot".
+    assert t.text.split() and set(t.text.split()) == {"kot"}, t.text
+    assert "kot" not in greedy.transcribe(_noise(1.5, 2)).text.split()
     assert all(w.start < w.end for w in t.words)
-    assert load_asr(model, decoder="greedy").beam is None
 
 
+@pytest.mark.realweights  # asks the real store for kokoro-82m-int8
 def test_not_a_ctc_model_is_a_clear_error(tmp_path, real_store):
     from transformers import BertConfig, Wav2Vec2Config
 
@@ -209,8 +215,24 @@ def test_threads_are_applied_and_restored(tiny_ctc_dir):
     import torch
 
     before = torch.get_num_threads()
-    r = load_asr(tiny_ctc_dir, threads=1)
+    wanted = before + 1  # differs from the process's setting, whatever that is
+    r = load_asr(tiny_ctc_dir, threads=wanted)
+    seen = []
+    model = r.model
+
+    class Spy:
+        """The model, noting torch's thread count each time it runs."""
+
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+        def __call__(self, *args, **kwargs):
+            seen.append(torch.get_num_threads())
+            return model(*args, **kwargs)
+
+    r.model = Spy()
     assert r.transcribe(_noise(0.5, 1)).duration == 0.5
+    assert seen == [wanted]  # one forward pass, under the requested thread count
     assert torch.get_num_threads() == before
 
 
@@ -224,7 +246,7 @@ def test_json_output_of_a_real_transcription_round_trips(recognizer):
 
 def test_load_dataset_audiofolder_with_streaming(recognizer, tmp_path):
     """The way users read a local corpus: load_dataset('audiofolder', streaming=True)."""
-    datasets = pytest.importorskip("datasets")
+    datasets = require_module("datasets")
     rows = ["file_name,transcription"]
     for i, seconds in enumerate([0.6, 1.2]):
         sf.write(tmp_path / f"c{i}.wav", _noise(seconds, 40 + i).samples, 16_000)

@@ -8,6 +8,7 @@ import struct
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import require_module
 
 from speechlab import audio
 from speechlab.audio import Audio, load
@@ -101,7 +102,7 @@ def test_arrays_of_every_kind(tone):
 
 
 def test_torch_tensors_are_accepted(tone):
-    torch = pytest.importorskip("torch")
+    torch = require_module("torch")
     x = tone(440, 22_050, 0.5)
     a = load(torch.from_numpy(x), source_rate=22_050)
     assert a.sample_rate == 16_000

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import require_module
 from eval_fixtures import CORPUS, make_folder
 from typer.testing import CliRunner
 
@@ -45,7 +46,7 @@ def test_eval_errors_are_one_line_and_exit_2(tiny_ctc_dir, tmp_path):
 
 
 def test_eval_loads_a_dataset_by_name(tiny_ctc_dir, tmp_path, monkeypatch):
-    datasets = pytest.importorskip("datasets")
+    datasets = require_module("datasets")
     corpus = make_folder(tmp_path / "corpus", CORPUS[:2])
     ds = datasets.Dataset.from_dict(
         {"audio": [str(corpus / "a01.wav"), str(corpus / "a02.wav")], "sentence": ["x", "y"]}

@@ -94,3 +94,18 @@ def test_help_documents_the_pairs():
     result = runner.invoke(app, ["run", "--help"])
     assert result.exit_code == 0
     assert "NAME VALUE" in result.output and "--no-html" in result.output
+
+
+def test_notebooks_copy_puts_the_shipped_notebooks_in_a_folder(tmp_path):
+    from speechlab.cli import app as full_app
+
+    target = tmp_path / "my-notebooks"
+    result = runner.invoke(full_app, ["notebooks", "copy", str(target)])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in target.iterdir()}
+    assert {"00_tour.ipynb", "03_evaluate.ipynb", "04_finetune.yaml", "README.md"} <= names
+    (target / "00_tour.ipynb").write_text("mine", encoding="utf-8")
+    again = runner.invoke(full_app, ["notebooks", "copy", str(target)])
+    assert "kept" in again.output and (target / "00_tour.ipynb").read_text() == "mine"
+    runner.invoke(full_app, ["notebooks", "copy", str(target), "--force"])
+    assert (target / "00_tour.ipynb").read_text(encoding="utf-8").startswith("{")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import require_module
 from eval_fixtures import CORPUS, duration_of, make_folder, write_wav
 
 from speechlab.corpus import read_data
@@ -116,7 +117,7 @@ def test_synthetic_marker(tmp_path):
 
 
 def test_datasets_in_common_voice_layout(tmp_path):
-    datasets = pytest.importorskip("datasets")
+    datasets = require_module("datasets")
     make_folder(tmp_path, CORPUS[:3])
     paths = [str(tmp_path / f"{stem}.wav") for stem, _, _ in CORPUS[:3]]
     ds = datasets.Dataset.from_dict(

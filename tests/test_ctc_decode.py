@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require_module
 
 from speechlab.asr.ctc_decode import BeamDecoder, CTCVocab, greedy_decode, load_beam_decoder
 
@@ -83,7 +84,7 @@ ngram 2=2
 
 
 def test_kenlm_language_model_fixes_what_greedy_gets_wrong(tmp_path):
-    pytest.importorskip("kenlm")
+    require_module("kenlm")
     lp = _log_probs(AMBIGUOUS)
     assert greedy_decode(lp, VOCAB, 0.02).text == "kod"
     arpa = tmp_path / "tiny.arpa"
@@ -96,7 +97,7 @@ def test_kenlm_language_model_fixes_what_greedy_gets_wrong(tmp_path):
 
 
 def test_language_model_dir_layout_is_picked_up(tmp_path):
-    pytest.importorskip("kenlm")
+    require_module("kenlm")
     lm_dir = tmp_path / "model" / "language_model"
     lm_dir.mkdir(parents=True)
     (lm_dir / "5gram.arpa").write_text(ARPA)

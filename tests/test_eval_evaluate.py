@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import require_module
 from eval_fixtures import CORPUS, FakeRecognizer, duration_of, heard_by_duration, make_folder
 
 from speechlab.asr import TranscribeOptions
@@ -165,7 +166,7 @@ def test_bad_inputs_fail_before_any_transcription(corpus, tmp_path):
 
 
 def test_empty_streamed_dataset_is_an_error(corpus):
-    datasets = pytest.importorskip("datasets")
+    datasets = require_module("datasets")
     ds = datasets.Dataset.from_dict({"audio": [str(corpus / "a01.wav")], "sentence": ["x"]})
     empty = ds.to_iterable_dataset().filter(lambda row: False)
     with pytest.raises(EvalError, match="no utterances"):
@@ -182,8 +183,14 @@ def test_a_real_ctc_recognizer_runs_through(tiny_ctc_dir, tmp_path):
     from speechlab.asr import load_asr
 
     corpus = make_folder(tmp_path / "corpus", CORPUS[:4])
-    result = evaluate(load_asr(tiny_ctc_dir), corpus, lang="pl", progress=False, batch_size=2)
+    asr = load_asr(tiny_ctc_dir)
+    result = evaluate(asr, corpus, lang="pl", progress=False, batch_size=2)
     assert len(result.table) == 4
     assert result.summary["model"] == tiny_ctc_dir.name
-    assert result.table["hypothesis"].map(type).eq(str).all()
+    # each row holds what the recognizer hears in that file alone, in the corpus's order
+    alone = [asr.transcribe(corpus / f"{stem}.wav").text for stem, _, _ in CORPUS[:4]]
+    assert list(result.table["hypothesis"]) == alone
+    assert all(alone) and len(set(alone)) == 4  # random weights: non-empty, all different
     assert result.summary["ref_words"] == 3 + 5 + 3 + 5
+    # a random model hears none of the reference words (measured: 0 hits), so WER ≥ 1
+    assert result.summary["hits"] == 0 and result.wer >= 1.0

@@ -10,6 +10,7 @@ import shutil
 
 import pandas as pd
 import pytest
+from conftest import polish_test_sentences
 from typer.testing import CliRunner
 
 from speechlab.asr import load_asr
@@ -19,6 +20,10 @@ from speechlab.tts import load_tts
 
 pytestmark = [pytest.mark.realweights, pytest.mark.timeout(600)]
 LANGUAGES = ("cs", "sk", "uk", "pl")
+#: CER bounds for the first 2 sentences per language (jm_kumo → whisper-base), about 2.2–2.7×
+#: what was measured: cs 0.222, sk 0.255, uk 0.073, pl 0.130 (the same clips in
+#: benchmarks/results/eval_report/crosslingual/*/utterances.csv).
+CROSS_LINGUAL_CER = {"cs": 0.50, "sk": 0.55, "uk": 0.20, "pl": 0.35}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +43,7 @@ def sets(tts, tmp_path_factory):
 
 
 def test_polish_round_trip_kokoro_to_whisper(tts, asr):
-    texts = SENTENCES["pl"][:10]  # together they hold every Polish diacritic
+    texts = polish_test_sentences()[:10]  # not the tuning sentences; every Polish diacritic
     assert set("ąćęłńóśźż") <= set("".join(texts).lower())
     voices = ["jm_kumo", "jf_gongitsune"]
     result = roundtrip(tts, asr, texts, voices=voices, lang="pl", progress=False)
@@ -46,8 +51,10 @@ def test_polish_round_trip_kokoro_to_whisper(tts, asr):
     assert list(result.table["voice"]) == voices
     assert (result.table["utterances"] == 10).all()
     row = result.table.iloc[0]
-    assert row.cer <= 0.20  # the bar for jm_kumo; measured 0.14 on all 12 sentences
-    assert row.wer < 0.6
+    # The bar for jm_kumo, on sentences that did not tune the Polish TTS: measured CER
+    # 0.129 and WER 0.395 on these 10 (1.55× and 1.5× margins; the tuning sentences: 0.137).
+    assert row.cer <= 0.20
+    assert row.wer <= 0.6
     assert row.cer_low <= row.cer <= row.cer_high
     assert len(result.rows) == 20
     assert result.summary["asr"] == "whisper-base" and result.summary["synthetic"] is True
@@ -63,8 +70,8 @@ def test_cross_lingual_table_on_a_tiny_synthetic_set(asr, sets, tmp_path):
     assert list(result.table["language"]) == list(LANGUAGES)
     assert table["synthetic"].all() and (table["utterances"] == 2).all()
     assert (table["model"] == "whisper-base").all()
-    assert (table["cer"] < 0.6).all()  # measured 0.07–0.25
-    assert table.loc["pl", "cer"] < 0.4
+    for lang, bound in CROSS_LINGUAL_CER.items():
+        assert table.loc[lang, "cer"] <= bound, (lang, table.loc[lang, "cer"])
     assert (table["audio_hours"] > 0).all()
     assert result.results["uk"].table["hypothesis_norm"].str.contains("[а-яіїєґ]").all()
 
@@ -86,9 +93,11 @@ def test_evaluate_on_a_folder_and_a_common_voice_tsv(asr, sets, tmp_path):
     on_tsv = evaluate(asr, cv / "test.tsv", lang="pl", normalizer="whisper", progress=False)
     assert list(on_folder.table["id"]) == ["pl-001.wav", "pl-002.wav"]
     assert list(on_tsv.table["hypothesis"]) == list(on_folder.table["hypothesis"])
-    assert on_folder.cer < 0.4 and on_tsv.cer < 0.4
+    # the cross-lingual table's Polish clips: measured CER 0.130; 2.7× that
+    assert on_folder.cer <= CROSS_LINGUAL_CER["pl"] and on_tsv.cer <= CROSS_LINGUAL_CER["pl"]
     assert on_folder.summary["synthetic"] is False  # copied without its metadata.json
     assert on_tsv.summary["normalizer"] == "whisper"
+    print(f"\nfolder: WER {on_folder.wer:.3f} CER {on_folder.cer:.3f}; tsv: CER {on_tsv.cer:.3f}")
     on_manifest = evaluate(asr, sets["pl"], lang="pl", progress=False)
     assert on_manifest.summary["synthetic"] is True
     assert on_manifest.wer == on_folder.wer

@@ -27,6 +27,8 @@ FLOORS: dict[str, int] = {
             "environment",
             "files",
             "devices",
+            "run_metrics",
+            "report_html",
         ),
         0,
     ),
@@ -36,7 +38,10 @@ FLOORS: dict[str, int] = {
     # workflows
     "eval": 2,
     "train": 2,
+    "quantization": 2,
+    "scale": 2,
     "notebook_runs": 2,
+    "run_history": 2,
     "selfcheck": 2,
     # recipes: the one floor that combines train and eval
     "recipes": 3,

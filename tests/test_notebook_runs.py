@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import require
 from notebook_fixtures import (
     CDN_PLOTLY,
     FAILING_CELL,
@@ -29,6 +30,7 @@ from speechlab.notebook_runs import (
     ParameterError,
     parse_parameters,
     parse_value,
+    python_literal,
     resolve_notebook,
     run_notebook,
     shipped_notebooks,
@@ -203,8 +205,7 @@ def test_report_embeds_the_figure_and_plotly_js_without_a_cdn(tiny_run):
 def test_report_draws_the_figure_in_chromium_offline(tiny_run, tmp_path):
     """No network here: if the figure is drawn, it was drawn from the inline plotly.js."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("no chromium on PATH")
+    require(chromium is not None, "no chromium on PATH")
     dom = subprocess.run(
         [
             chromium,
@@ -249,3 +250,52 @@ def test_a_missing_kernel_is_a_clear_error(tmp_path):
         run_notebook(notebook, {}, runs_dir=tmp_path / "runs", kernel_name="no-such-kernel")
     (folder,) = (tmp_path / "runs").iterdir()
     assert json.loads((folder / "parameters.json").read_text())["status"] == "failed"
+
+
+# ---------------------------------------------------------------------- readable parameters
+
+
+@pytest.mark.parametrize(
+    ("text", "literal"),
+    [
+        ("Zażółć gęślą jaźń", '"Zażółć gęślą jaźń"'),
+        ("„cytat”", '"„cytat”"'),
+        ("it's", '"it\'s"'),
+        ('say "hi"', "'say \"hi\"'"),
+        ("line\nbreak\ttab", '"line\\nbreak\\ttab"'),
+        ("", '""'),
+    ],
+)
+def test_python_literal_keeps_letters_as_written(text, literal):
+    import ast
+
+    assert python_literal(text) == literal
+    assert ast.literal_eval(literal) == text
+
+
+@pytest.mark.slow
+def test_injected_parameters_and_records_stay_readable(tmp_path):
+    """Polish text as written in the injected cell, a date-like list item stays a string,
+    and what the notebook records lands in metrics.json."""
+    notebook = make_notebook(
+        tmp_path / "polish.ipynb",
+        "import speechlab\n"
+        "print(type(days[0]).__name__, text)\n"
+        "speechlab.record('cer', 0.25)\n"
+        "speechlab.record('label', text[:6])",
+        parameters='text = "x"\ndays = []\nmodel = "kokoro-82m-int8"\nout_dir = None',
+    )
+    given = parse_parameters([("text", "Zażółć gęślą jaźń"), ("days", "[2024-01-31]")])
+    run = run_notebook(notebook, given, runs_dir=tmp_path / "runs", html=False)
+    cells = nbformat.read(run.notebook, as_version=4).cells
+    (injected,) = [c for c in cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert 'text = "Zażółć gęślą jaźń"' in injected.source
+    assert 'days = ["2024-01-31"]' in injected.source
+    assert "\\u" not in injected.source and "\\x" not in injected.source
+    printed = "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
+    assert "str Zażółć gęślą jaźń" in printed
+    record = json.loads(run.record.read_text(encoding="utf-8"))
+    assert record["parameters"]["text"] == "Zażółć gęślą jaźń"
+    assert record["defaults"]["model"] == "kokoro-82m-int8"  # not '"kokoro-82m-int8"'
+    assert '"Zażółć' in run.record.read_text(encoding="utf-8")  # not \u escapes
+    assert json.loads(run.metrics.read_text(encoding="utf-8")) == {"cer": 0.25, "label": "Zażółć"}

@@ -19,7 +19,21 @@ FOLDER = ROOT / "speechlab" / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
 #: This issue's workflow notebooks and the plotly figures each must show (00_tour is the
 #: widgets tour: run here too, its figures are widgets).
-WORKFLOWS = {"01_transcribe": 2, "02_speak": 3, "03_evaluate": 3, "04_finetune": 2, "05_adapt": 1}
+WORKFLOWS = {"01_transcribe": 1, "02_speak": 2, "03_evaluate": 3, "04_finetune": 2, "05_adapt": 1}
+WORKFLOWS["06_live"] = 2  # the word timeline and the latency histogram
+#: Key numbers each notebook records with speechlab.record (metrics.json, `speechlab runs`).
+RECORDED = {
+    "00_tour": {"wer", "cer", "speech_seconds"},
+    "01_transcribe": {"wer", "cer", "inputs", "audio_seconds"},
+    "02_speak": {"first_audio_s", "stream_rtfx"},
+    "03_evaluate": {"wer", "cer", "cer_ci_width", "utterances", "cer_pl", "roundtrip_cer_jm_kumo"},
+    "04_finetune": {"cer_heldout", "cer_heldout-voice", "wer_heldout"},
+    "05_adapt": {"domain_cer_none", "domain_cer_head", "general_cer_encoder"},
+    "06_live": {"partials", "finals", "latency_p50_ms", "latency_p95_ms"},
+}
+#: Demo output left in the run folder, MB (measured 2026-11-28: 22.3 and 64.3 MB, from 107 and
+#: 170 MB before the checkpoints and best/ copies were dropped; 05 keeps three 21 MB models).
+DEMO_OUTPUT_MB = {"04_finetune": 30, "05_adapt": 75}
 RENDERER = 'pio.renderers.default = "plotly_mimetype+notebook"'
 
 
@@ -105,6 +119,13 @@ def test_notebook_runs_offline_with_its_defaults(path, real_store, tmp_path):
     ]
     assert not errors
     assert json.loads(run.record.read_text())["status"] == "ok"
+    recorded = json.loads(run.metrics.read_text(encoding="utf-8"))
+    assert RECORDED.get(path.stem, set()) <= set(recorded), recorded
+    if path.stem in DEMO_OUTPUT_MB:  # small demo output, in the run folder
+        outputs = run.folder / "outputs"
+        assert not [p for p in outputs.rglob("checkpoints") if p.is_dir()]
+        size = sum(p.stat().st_size for p in outputs.rglob("*") if p.is_file()) / 1e6
+        assert 0 < size < DEMO_OUTPUT_MB[path.stem], size
     html = run.report.read_text(encoding="utf-8")
     figures = plotly_outputs(run.notebook)
     assert figures >= WORKFLOWS.get(path.stem, 0)

@@ -111,8 +111,15 @@ def test_each_strategy_adapts_the_base_model_into_one_table(tmp_path):
     assert 0 < head["trainable_parameters"] < adapter["trainable_parameters"]
     assert adapter["trainable_parameters"] < encoder["trainable_parameters"]
     assert (table["steps"][1:] == 2).all() and (table["train_seconds"][1:] > 0).all()
-    for column in ("domain-heldout_cer", "general-heldout_cer"):
-        assert table[column].between(0, 5).all()
+    # A random model on noise: measured CER 1.44–2.00 over the 8 cells (insertions push it
+    # past 1). Bounds at about half and 2× that: a scorer that compared the references with
+    # themselves (0), or counted nothing, or ran away, fails.
+    cers = table[["domain-heldout_cer", "general-heldout_cer"]]
+    assert cers.apply(lambda column: column.between(0.7, 4.0)).all().all(), cers
+    # every strategy really trained: its scores moved from the base model's (measured: each
+    # row differs from the base by ≥ 0.08 in at least one column)
+    base_scores = tuple(cers.iloc[0])
+    assert all(tuple(cers.iloc[i]) != base_scores for i in (1, 2, 3)), cers
     markdown = adaptation_markdown(table).splitlines()
     assert len(markdown) == 6 and markdown[3].startswith("| head |")
     with pytest.raises(ConfigError, match="unknown"):

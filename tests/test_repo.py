@@ -33,7 +33,7 @@ def test_assets_live_in_the_package_and_the_top_level_folders_point_there():
     assert notebooks.is_symlink() and notebooks.readlink() == Path("speechlab/notebooks")
     assert [p.name for p in (ROOT / "widgets").iterdir()] == ["README.md"]
     stems = {p.stem for p in (ROOT / "speechlab" / "widgets" / "static").iterdir()}
-    assert stems == {"viewer", "copy"}
+    assert stems == {"viewer", "copy", "recorder"}
 
 
 def test_core_never_imports_jupyter_packages():

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import require_module
 from train_fixtures import RATE, TEXTS, clip, make_manifest
 
 from speechlab.train.augment import (
@@ -213,7 +214,7 @@ def _rows(n: int = 6) -> dict[str, list]:
 
 
 def test_a_datasets_dataset_and_its_stream_give_the_same_items(tmp_path):
-    datasets = pytest.importorskip("datasets")
+    datasets = require_module("datasets")
     table = datasets.Dataset.from_dict(_rows())
     mapped = data(table, batch_size=3, group_batches=2, shuffle=False)
     streamed = data(table.to_iterable_dataset(), batch_size=3, group_batches=2, shuffle=False)

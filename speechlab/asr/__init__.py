@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from speechlab.asr.base import Recognizer, TranscribeOptions
 from speechlab.asr.loading import BACKENDS, DEFAULT_MODEL, detect_backend, load_asr
+from speechlab.asr.onnx_export import export_ctc_onnx
 from speechlab.asr.sources import MicrophoneError
 from speechlab.asr.streaming import (
     Final,
@@ -49,5 +50,6 @@ __all__ = [
     "Transcript",
     "VadOptions",
     "detect_backend",
+    "export_ctc_onnx",
     "load_asr",
 ]

@@ -18,7 +18,7 @@ variant it accepts and on the real ``speechlab-pl-ctc-small``. Checkpoints it do
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from speechlab.asr.feature_chunks import (
     DEFAULT_CHUNK_FRAMES,
@@ -29,9 +29,19 @@ from speechlab.asr.feature_chunks import (
 from speechlab.errors import ModelNotFoundError
 from speechlab.store.model_folders import check_safetensors, load_tensors, pickled_code_refused
 
-__all__ = ["RUNTIMES", "SpeechlabCTC", "TransformersCTC", "load_ctc_model", "unsupported"]
+if TYPE_CHECKING:
+    from speechlab.asr.ctc_onnx import OnnxCTC
 
-RUNTIMES = ("auto", "speechlab", "transformers")
+__all__ = [
+    "RUNTIMES",
+    "SpeechlabCTC",
+    "TransformersCTC",
+    "conv_output_frames",
+    "load_ctc_model",
+    "unsupported",
+]
+
+RUNTIMES = ("auto", "speechlab", "transformers", "onnx")
 _CONV_NORM_EPS = 1e-5  # transformers' conv-layer LayerNorm/GroupNorm use the torch default
 
 
@@ -75,10 +85,28 @@ def load_ctc_model(
     dtype: Any = None,
     device: Any = "cpu",
     feature_chunk_frames: int = DEFAULT_CHUNK_FRAMES,
-) -> SpeechlabCTC | TransformersCTC:
-    """Open a CTC checkpoint with ``runtime`` (``"auto"``: speechlab's where it applies)."""
+    threads: int | None = None,
+) -> SpeechlabCTC | TransformersCTC | OnnxCTC:
+    """Open a CTC checkpoint with ``runtime`` (``"auto"``: speechlab's where it applies; an
+    int8 folder written by ``speechlab.quantize`` runs on torch's quantized kernels, a folder
+    holding an ``.onnx`` export on ONNX Runtime; ``threads`` sizes ONNX Runtime's pool)."""
     if runtime not in RUNTIMES:
         raise ModelNotFoundError(f"runtime must be one of {RUNTIMES}, got {runtime!r}.")
+    from speechlab.asr.ctc_quantized import Int8DynamicCTC, quantization_recipe
+
+    recipe = quantization_recipe(model_dir)  # a folder written by speechlab.quantize
+    if recipe is not None and recipe.get("method") == "torch-int8-dynamic":
+        return Int8DynamicCTC(model_dir, config, recipe, device, feature_chunk_frames)
+    from speechlab.asr.ctc_onnx import OnnxCTC, onnx_model_file
+
+    exported = onnx_model_file(model_dir)  # an ONNX export runs on ONNX Runtime by default
+    if runtime == "onnx" or (runtime == "auto" and exported is not None):
+        return OnnxCTC(model_dir, config, dtype=dtype, device=device, threads=threads)
+    if exported is not None and _weights_file(model_dir) is None:
+        raise ModelNotFoundError(
+            f"{model_dir} holds an ONNX export ({exported.name}) and no torch weights; open it "
+            "with runtime='onnx' (or 'auto')."
+        )
     if runtime != "transformers":
         reason = unsupported(config, model_dir)
         if reason is None:
@@ -92,6 +120,14 @@ def load_ctc_model(
                 "Use runtime='transformers' (or 'auto')."
             )
     return TransformersCTC(model_dir, config, dtype, device, feature_chunk_frames)
+
+
+def conv_output_frames(config: Any, samples: Any) -> Any:
+    """Frames a wav2vec2-family conv feature encoder outputs for ``samples`` input samples
+    (a tensor, an array or an int)."""
+    for kernel, stride in zip(config.conv_kernel, config.conv_stride, strict=True):
+        samples = (samples - kernel) // stride + 1
+    return samples
 
 
 class TransformersCTC:
@@ -212,9 +248,7 @@ class SpeechlabCTC:
 
     def output_frames(self, samples: Any) -> Any:
         """Frames the model outputs for ``samples`` input samples (a tensor or int)."""
-        for kernel, stride in zip(self.config.conv_kernel, self.config.conv_stride, strict=True):
-            samples = (samples - kernel) // stride + 1
-        return samples
+        return conv_output_frames(self.config, samples)
 
     def parameters(self) -> list[Any]:
         tensors = [t for conv in self.convs for t in (conv[0], conv[1], *(conv[2] or ()))]

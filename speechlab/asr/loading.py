@@ -55,7 +55,8 @@ def load_asr(
     in it, None detects; a CTC model records it as the language it hears).
 
     CTC models only (None keeps the default): ``dtype`` (``"float16"``, ``"bfloat16"``),
-    ``runtime`` (``"auto"``, ``"speechlab"``, ``"transformers"``), LM beam search (``lm``,
+    ``runtime`` (``"auto"``, ``"speechlab"``, ``"transformers"``, ``"onnx"``: ONNX Runtime,
+    chosen by ``"auto"`` for a folder holding an ``.onnx`` export), LM beam search (``lm``,
     ``decoder`` ``"auto"|"greedy"|"beam"``, ``alpha``, ``beta``, ``beam_width``,
     ``hotwords``, ``hotword_weight``), long audio (``chunk_length_s`` 20, ``stride_length_s``
     2), batching (``max_padding``, ``max_batch_seconds``) and ``feature_chunk_frames``.

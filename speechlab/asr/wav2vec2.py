@@ -22,13 +22,14 @@ import numpy as np
 
 from speechlab import audio as audio_io
 from speechlab.asr.base import Recognizer, TranscribeOptions
+from speechlab.asr.ctc_checkpoint import ctc_config
 from speechlab.asr.ctc_decode import BeamDecoder, CTCVocab, greedy_decode, load_beam_decoder
 from speechlab.asr.ctc_runtime import load_ctc_model
 from speechlab.asr.feature_chunks import DEFAULT_CHUNK_FRAMES
 from speechlab.asr.inputs import AudioItem
 from speechlab.devices import check_gpus, check_threads, parse_device
 from speechlab.errors import ModelNotFoundError, SpeechlabError
-from speechlab.store.model_folders import check_model_folder, read_json
+from speechlab.store.model_folders import read_json
 from speechlab.transcript import Transcript
 
 __all__ = ["Wav2Vec2Recognizer", "iter_windows", "plan_batches"]
@@ -64,7 +65,7 @@ class Wav2Vec2Recognizer(Recognizer):
         runtime: str = "auto",
     ) -> None:
         import torch
-        from transformers import AutoConfig, Wav2Vec2CTCTokenizer
+        from transformers import Wav2Vec2CTCTokenizer
 
         self.model_dir = Path(model_dir)
         self.threads = check_threads(threads)
@@ -79,34 +80,9 @@ class Wav2Vec2Recognizer(Recognizer):
             raise SpeechlabError(f"max_batch_seconds must be > 0, got {max_batch_seconds!r}.")
         self.language = language
         self.device = torch.device(str(checked))
-        config_path = self.model_dir / "config.json"
-        if not config_path.is_file():
-            raise ModelNotFoundError(
-                f"{self.model_dir} has no config.json: it is not a transformers checkpoint. "
-                "A CTC model directory holds config.json, model weights, vocab.json and "
-                "preprocessor_config.json."
-            )
-        read_json(config_path)  # damage named here, not inside transformers
-        check_model_folder(self.model_dir)  # custom code refused, weights whole
-        try:
-            config = AutoConfig.from_pretrained(self.model_dir, trust_remote_code=False)
-        except (ValueError, KeyError, OSError) as exc:
-            raise ModelNotFoundError(
-                f"{config_path} does not describe a transformers model: {exc}"
-            ) from exc
-        architectures = config.architectures or []
-        if not any(a.endswith("ForCTC") for a in architectures) and architectures:
-            raise ModelNotFoundError(
-                f"{self.model_dir} holds a {', '.join(architectures)} ({config.model_type}), "
-                "not a CTC speech recognizer. Use a *ForCTC checkpoint such as "
-                "jonatasgrosman/wav2vec2-large-xlsr-53-polish"
-                + (
-                    ", or load_asr(..., backend='whisper') for Whisper."
-                    if "whisper" in config.model_type
-                    else "."
-                )
-            )
-        # speechlab's own inference runtime where it covers the checkpoint, else transformers'
+        config = ctc_config(self.model_dir)
+        # speechlab's own inference runtime where it covers the checkpoint, else transformers';
+        # ONNX Runtime for a folder holding an .onnx export
         self.model = load_ctc_model(
             self.model_dir,
             config,
@@ -114,6 +90,7 @@ class Wav2Vec2Recognizer(Recognizer):
             dtype=_torch_dtype(dtype),
             device=self.device,
             feature_chunk_frames=feature_chunk_frames,
+            threads=self.threads,
         )
         try:
             tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(
@@ -159,7 +136,8 @@ class Wav2Vec2Recognizer(Recognizer):
 
     @property
     def runtime(self) -> str:
-        """Which inference runtime runs the model: ``"speechlab"`` or ``"transformers"``."""
+        """Which inference runtime runs the model: ``"speechlab"``, ``"transformers"`` or
+        ``"onnx"``."""
         return self.model.name
 
     @property

@@ -5,11 +5,14 @@ module                    commands
 ========================  ==========================================
 :mod:`.models`            ``models list|fetch|verify|path``
 :mod:`.transcribe`        ``transcribe``
+:mod:`.listen`            ``listen`` (live recognition)
 :mod:`.speak`             ``say``, ``voices``
 :mod:`.evaluation`        ``eval``, ``roundtrip``
 :mod:`.finetune`          ``finetune``
-:mod:`.notebooks`         ``run``
-:mod:`.export`            ``export tts``
+:mod:`.notebooks`         ``run``, ``notebooks list|copy``
+:mod:`.runs`              ``runs list|compare`` (runs side by side)
+:mod:`.export`            ``export tts|asr``
+:mod:`.quantize`          ``quantize``
 :mod:`.info`              ``info``, ``selfcheck``
 :mod:`.support`           the consoles and the error wrapper they share
 ========================  ==========================================
@@ -29,8 +32,11 @@ from speechlab.cli.evaluation import eval_command, roundtrip_command
 from speechlab.cli.export import export_app
 from speechlab.cli.finetune import finetune_command
 from speechlab.cli.info import info_command, selfcheck_command
+from speechlab.cli.listen import listen_command
 from speechlab.cli.models import models_app
-from speechlab.cli.notebooks import RunCommand, run_command
+from speechlab.cli.notebooks import RunCommand, notebooks_app, run_command
+from speechlab.cli.quantize import quantize_command
+from speechlab.cli.runs import runs_app
 from speechlab.cli.speak import say, voices
 from speechlab.cli.support import console
 from speechlab.cli.transcribe import transcribe_command
@@ -48,10 +54,14 @@ app.add_typer(models_app, name="models")
 app.command("eval")(eval_command)
 app.command("roundtrip")(roundtrip_command)
 app.command("run", cls=RunCommand)(run_command)
+app.add_typer(runs_app, name="runs")
+app.add_typer(notebooks_app, name="notebooks")
 app.command("finetune")(finetune_command)
 app.add_typer(export_app, name="export")
+app.command("quantize")(quantize_command)
 app.command("info")(info_command)
 app.command("transcribe")(transcribe_command)
+app.command("listen")(listen_command)
 app.command("say")(say)
 app.command("voices")(voices)
 app.command("selfcheck")(selfcheck_command)

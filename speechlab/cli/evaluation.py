@@ -40,14 +40,28 @@ def eval_command(
     encoding: Annotated[
         str, typer.Option(help="Encoding of a manifest or .txt transcripts, e.g. cp1250.")
     ] = "utf-8",
+    engine: Annotated[
+        str, typer.Option(help="local, or ray: transcribe on a Ray cluster, then score.")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster (auto or HOST:PORT); else a local one.")
+    ] = None,
+    actors: Annotated[int, typer.Option(min=1, help="Ray: recognizer actors.")] = 2,
 ) -> None:
     """Word and character error rates (95 % bootstrap CIs) of an ASR model on labelled speech."""
     get_normalizer(normalizer)  # a typo fails before any model is loaded
+    if engine not in ("local", "ray"):
+        raise EvalError(f"Unknown engine {engine!r}; use local or ray.")
     if out is not None:
         writable_folder(out, what="results folder")  # and so does an unwritable --out
-    source = _open_data(data, lang, split)
+    source = open_data(data, lang, split)
+    recognizer: Any = model
+    if engine == "ray":
+        recognizer = _ray_transcripts(
+            model, source, out, lang, batch_size, address, actors, audio_column, text_column
+        )
     result = evaluate(
-        model,
+        recognizer,
         source,
         normalizer=normalizer,
         out=out,
@@ -115,7 +129,42 @@ def roundtrip_command(
     )
 
 
-def _open_data(data: str, lang: str | None, split: str) -> Any:
+def _ray_transcripts(
+    model: str,
+    source: Any,
+    out: Path | None,
+    lang: str | None,
+    batch_size: int,
+    address: str | None,
+    actors: int,
+    audio_column: str | None,
+    text_column: str | None,
+) -> Any:
+    """Transcribe ``source`` on Ray (into ``out/ray`` or a temporary folder) and return a
+    recognizer that replays the transcripts, so ``evaluate`` scores them as it always does."""
+    import tempfile
+
+    from speechlab.scale import ReplayRecognizer, read_manifest, transcribe_corpus
+
+    with tempfile.TemporaryDirectory(prefix="speechlab-eval-ray-") as scratch:
+        folder = (out / "ray") if out is not None else Path(scratch)
+        transcribe_corpus(
+            model,
+            source,
+            folder,
+            engine="ray",
+            address=address,
+            actors=actors,
+            batch_size=batch_size,
+            language=lang,
+            audio_column=audio_column,
+            text_column=text_column,
+        )
+        rows = read_manifest(folder)
+    return ReplayRecognizer(rows, label=rows[0]["model"] if rows else model)
+
+
+def open_data(data: str, lang: str | None, split: str) -> Any:
     """A local path as it is; anything else is a datasets name, loaded here."""
     if Path(data).expanduser().exists():
         return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -107,11 +108,16 @@ def models_fetch(
 @models_app.command("verify")
 @friendly
 def models_verify(
-    names: Annotated[list[str] | None, typer.Argument(help="Store model names.")] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Store model names or folders speechlab wrote.")
+    ] = None,
 ) -> None:
-    """Re-hash assembled store models against their recorded sha256."""
+    """Re-hash assembled store models (or written folders) against their recorded sha256."""
     for name in names or [s.model.name for s in store.list_models() if s.cached]:
-        path = store.verify(name)
+        if name not in store.STORE and Path(name).expanduser().is_dir():
+            path = store.verify_folder(name)  # e.g. the output of `speechlab quantize`
+        else:
+            path = store.verify(name)
         console.print(f"{name}: ok ({path})", highlight=False, markup=False)
 
 

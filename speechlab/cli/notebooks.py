@@ -1,4 +1,5 @@
-"""``speechlab run``: execute a notebook headless (papermill) into a run folder.
+"""``speechlab run``: execute a notebook headless (papermill) into a run folder;
+``speechlab notebooks list|copy``: the notebooks shipped with speechlab.
 
 Registered on the main app in ``speechlab/cli/__init__.py`` with
 ``app.command("run", cls=RunCommand)(run_command)``: ``RunCommand`` lets ``-p`` take two
@@ -17,7 +18,12 @@ from typer.core import TyperCommand
 from speechlab.cli.support import console, friendly
 from speechlab.notebook_runs import ParameterError
 
-__all__ = ["RunCommand", "run_command"]
+__all__ = ["RunCommand", "notebooks_app", "run_command"]
+
+notebooks_app = typer.Typer(
+    help="The notebooks that come with speechlab: list them, copy them to open in Jupyter.",
+    no_args_is_help=True,
+)
 
 _PARAMETER_FLAGS = ("-p", "--parameter")
 _JOIN = "\0"  # cannot occur in a command-line argument
@@ -103,7 +109,37 @@ def run_command(
         f"  folder     {result.folder}\n"
         f"  notebook   {result.notebook}\n"
         f"  parameters {result.record}"
+        + (f"\n  metrics    {result.metrics}" if result.metrics.is_file() else "")
         + (f"\n  report     {result.report}" if result.report else ""),
         highlight=False,
         markup=False,
     )
+
+
+@notebooks_app.command("list")
+@friendly
+def notebooks_list() -> None:
+    """The notebooks `speechlab run NAME` finds (./notebooks first, then speechlab's)."""
+    from speechlab.notebook_runs import list_notebooks
+
+    for path in list_notebooks():
+        console.print(f"{path.stem:<16} {path}", highlight=False, markup=False)
+
+
+@notebooks_app.command("copy")
+@friendly
+def notebooks_copy(
+    folder: Annotated[Path, typer.Argument(help="Where to put them (created if needed).")],
+    force: Annotated[bool, typer.Option(help="Replace notebooks already there.")] = False,
+) -> None:
+    """Copy speechlab's notebooks (and their recipes) into FOLDER, to open in JupyterLab."""
+    from speechlab.notebook_runs import copy_notebooks
+
+    copied, kept = copy_notebooks(folder, force=force)
+    for path in copied:
+        console.print(f"copied {path}", highlight=False, markup=False)
+    for path in kept:
+        console.print(
+            f"kept   {path} (already there; --force replaces it)", highlight=False, markup=False
+        )
+    console.print(f"Open them with: jupyter lab {folder}", highlight=False, markup=False)

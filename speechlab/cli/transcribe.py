@@ -30,6 +30,11 @@ __all__ = ["OutputFormat", "transcribe_command"]
 _NAMED_FAILURES = 10
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 class OutputFormat(StrEnum):
     txt = "txt"
     json = "json"
@@ -57,10 +62,21 @@ def transcribe_command(
             help="Skip unreadable files, list them at the end and exit with status 2.",
         ),
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(help="ray: one DATA (manifest, folder, datasets name) on a Ray cluster."),
+    ] = Engine.local,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster (auto or HOST:PORT); else a local one.")
+    ] = None,
+    actors: Annotated[int, typer.Option(min=1, help="Ray: recognizer actors.")] = 2,
 ) -> None:
     """Transcribe audio files with a wav2vec2 CTC or Whisper model (progress on stderr)."""
     from speechlab.asr import load_asr
 
+    if engine == Engine.ray:
+        _ray_corpus(files, model, out, batch_size, language, device, threads or 1, address, actors)
+        return
     paths = _expand_stdin(files)
     if out is not None:
         writable_folder(out, what="output folder", hint="Pass another one with --out.")
@@ -78,6 +94,51 @@ def transcribe_command(
         raise SpeechlabError(
             f"{len(failed)} of {len(paths)} files could not be transcribed: {names}{more} "
             "(the reason for each is above); the outputs of the others were written."
+        )
+
+
+def _ray_corpus(
+    data: list[str],
+    model: str,
+    out: Path | None,
+    batch_size: int,
+    language: str | None,
+    device: str,
+    threads: int,
+    address: str | None,
+    actors: int,
+) -> None:
+    """``--engine ray``: one corpus to ``--out`` (shards + manifest.jsonl), resumable."""
+    from speechlab.cli.evaluation import open_data
+    from speechlab.scale import transcribe_corpus
+
+    if out is None or len(data) != 1:
+        raise SpeechlabError(
+            "--engine ray takes one DATA (a manifest, a folder or a datasets name) and --out "
+            "DIR, e.g. speechlab transcribe --engine ray --out runs/asr clips/"
+        )
+    run = transcribe_corpus(
+        model,
+        open_data(data[0], language, "train"),
+        out,
+        engine="ray",
+        address=address,
+        actors=actors,
+        threads=threads,
+        batch_size=batch_size,
+        language=language,
+        device=device,
+    )
+    err_console.print(
+        f"{run.utterances} utterances ({run.audio_seconds / 3600:.3f} h of audio, "
+        f"{run.transcribed} transcribed now, {run.errors} errors) -> {run.manifest}",
+        highlight=False,
+        markup=False,
+    )
+    if run.errors:
+        raise SpeechlabError(
+            f"{run.errors} utterances could not be transcribed; their rows in {run.manifest} "
+            "say why (field 'error')."
         )
 
 

@@ -18,6 +18,7 @@ from speechlab.eval.crosslingual import CrossLingualResult, cross_lingual, synth
 from speechlab.eval.errors import EvalError
 from speechlab.eval.evaluation import evaluate
 from speechlab.eval.metrics import bootstrap_cis, score
+from speechlab.eval.presentation import in_percent, interval_warning, text_scores, worst
 from speechlab.eval.results import EvalResult
 from speechlab.eval.round_trip import RoundTripResult, roundtrip
 from speechlab.eval.sentences import SENTENCES
@@ -36,11 +37,15 @@ __all__ = [
     "cross_lingual",
     "evaluate",
     "get_normalizer",
+    "in_percent",
+    "interval_warning",
     "model_card",
     "read_data",
     "roundtrip",
     "score",
     "synth_test_set",
+    "text_scores",
     "top_confusions",
     "whisper",
+    "worst",
 ]

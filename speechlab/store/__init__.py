@@ -29,6 +29,7 @@ from speechlab.store.assembly import (
     writable_store_path,
 )
 from speechlab.store.catalogue import STORE, Derivation, Piece, StoreFile, StoreModel
+from speechlab.store.folder_manifest import verify_folder, write_folder_manifest
 from speechlab.store.specs import model_label, resolve
 
 __all__ = [
@@ -48,5 +49,7 @@ __all__ = [
     "sha256_file",
     "store_path",
     "verify",
+    "verify_folder",
     "writable_store_path",
+    "write_folder_manifest",
 ]

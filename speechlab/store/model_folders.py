@@ -26,6 +26,7 @@ from typing import Any
 
 from speechlab.errors import ModelFileError, UnsafeModelError
 from speechlab.store.assembly import MANIFEST
+from speechlab.store.catalogue import STORE
 
 __all__ = [
     "CONFIG_FILES",
@@ -52,13 +53,14 @@ _REFUSED = "Weights only load failed"  # how torch.load(weights_only=True) start
 
 
 def how_to_replace(folder: Path) -> str:
-    """What to do about a damaged file in ``folder``: re-assemble a store model, else copy again."""
+    """What to do about a damaged file in ``folder``: re-assemble a store model, else copy again
+    (folders speechlab wrote, such as exports, carry a manifest too, under their own name)."""
     name = None
     manifest = folder / MANIFEST
     if manifest.is_file():  # a damaged manifest leaves the general advice
         with contextlib.suppress(OSError, ValueError, AttributeError):
             name = json.loads(manifest.read_text(encoding="utf-8")).get("name")
-    if name:
+    if name and name in STORE:
         return f"re-assemble it with `speechlab models fetch {name} --force`"
     return "copy or download the model folder again"
 

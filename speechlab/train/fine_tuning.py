@@ -19,8 +19,9 @@ What ``out_dir`` receives:
   ``result.json``.
 
 Several processes (``torchrun --nproc_per_node N -m speechlab finetune --config ft.yaml``, or
-``accelerate launch``) train one model with DistributedDataParallel; rank 0 evaluates and
-writes.
+``accelerate launch --multi_gpu --num_processes N -m speechlab finetune ...``, also on CPU)
+train one model with DistributedDataParallel; rank 0 evaluates and writes. Several nodes:
+docs/scale-out.md.
 """
 
 from __future__ import annotations

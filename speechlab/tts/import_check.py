@@ -27,6 +27,7 @@ import numpy as np
 
 from speechlab.tts.base import SAMPLE_RATE
 from speechlab.tts.onnx_import import OnnxImportError
+from speechlab.tts.onnx_rewrite import DURATIONS_NODE
 
 __all__ = [
     "DURATIONS_NODE",
@@ -41,8 +42,7 @@ __all__ = [
     "torch_synthesis",
 ]
 
-#: The store graph's internal per-token durations (rounded, clipped to ≥ 1) and before rounding.
-DURATIONS_NODE = "/encoder/Clip_output_0"
+#: The store graph's per-token durations before rounding (``DURATIONS_NODE``: after).
 RAW_DURATIONS_NODE = "/encoder/Div_output_0"
 
 

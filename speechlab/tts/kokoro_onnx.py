@@ -8,8 +8,9 @@
 One session per model, tuned for CPU (all graph optimisations, intra-op threads; int8
 ``ConvInteger`` nodes rewritten as ``MatMulInteger`` with signed weights where the CPU's
 u8×s8 kernels are exact, i.e. with VNNI/AMX: bit-identical and faster, see
-``onnx_rewrite``). ``speed`` is passed as a float (kokoro-onnx#155 truncated it to an
-integer).
+``onnx_rewrite``). The kokoro-onnx export's internal per-token durations are made an output
+(``onnx_rewrite.expose_durations``), so it gives word times too. ``speed`` is passed as a
+float (kokoro-onnx#155 truncated it to an integer).
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ class KokoroOnnx:
         self.rewritten_convs = 0
         try:
             model: str | bytes = str(model_path)
-            if fast_int8 and not checked.is_cuda:
-                model, self.rewritten_convs = _with_int8_matmuls(model_path)
+            model, self.rewritten_convs = _prepared_graph(
+                model_path, rewrite=fast_int8 and not checked.is_cuda
+            )
             self.session = ort.InferenceSession(model, options, providers=providers)
         except Exception as exc:  # ONNX Runtime and onnx raise their own types for bad files
             raise ModelFileError(
@@ -90,14 +92,16 @@ class KokoroOnnx:
         return Output(audio, durations)
 
 
-def _with_int8_matmuls(model_path: Path) -> tuple[str | bytes, int]:
-    """The model as bytes with its ConvInteger nodes rewritten, or its path when none are."""
+def _prepared_graph(model_path: Path, *, rewrite: bool) -> tuple[str | bytes, int]:
+    """The model as bytes with its durations exposed and (``rewrite``) its ConvInteger nodes
+    rewritten, with the number rewritten; its path when neither changes anything."""
     if model_path.stat().st_size > 1_500_000_000:  # protobuf's 2 GB limit: leave it as is
         return str(model_path), 0
     import onnx
 
-    from speechlab.tts.onnx_rewrite import convinteger_to_matmul
+    from speechlab.tts.onnx_rewrite import convinteger_to_matmul, expose_durations
 
     proto = onnx.load(str(model_path))
-    count = convinteger_to_matmul(proto)
-    return (proto.SerializeToString(), count) if count else (str(model_path), 0)
+    count = convinteger_to_matmul(proto) if rewrite else 0
+    exposed = expose_durations(proto)
+    return (proto.SerializeToString(), count) if count or exposed else (str(model_path), 0)

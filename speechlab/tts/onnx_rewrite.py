@@ -14,6 +14,11 @@ export's own ``MatMulInteger`` weights stay within ±64 to avoid this). There th
 would change the outputs (and an exact u8×u8 variant is no faster than ``ConvInteger``),
 so ``signed_matmul_is_exact`` checks the rewrite once per process on a small convolution
 against the exact integer convolution, and nothing is rewritten where it differs.
+
+``expose_durations`` adds an output: the kokoro-onnx export (the store's
+``kokoro-82m-int8``) has no durations output, but computes the rounded per-token durations
+internally (``DURATIONS_NODE``; their sum × 600 is the audio's sample count), which give
+word times. Making that node output a graph output changes nothing else.
 """
 
 from __future__ import annotations
@@ -25,7 +30,20 @@ from typing import Any
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["convinteger_to_matmul", "integer_conv1d", "signed_matmul_is_exact"]
+__all__ = [
+    "DURATIONS_NODE",
+    "DURATIONS_OUTPUT",
+    "convinteger_to_matmul",
+    "expose_durations",
+    "integer_conv1d",
+    "signed_matmul_is_exact",
+]
+
+#: The kokoro-onnx graph's internal per-token durations (rounded, clipped to ≥ 1, in frames
+#: of 600 samples, BOS and EOS included).
+DURATIONS_NODE = "/encoder/Clip_output_0"
+#: The graph output ``expose_durations`` adds.
+DURATIONS_OUTPUT = "durations"
 
 _INT64_MAX = np.iinfo(np.int64).max
 _log = logging.getLogger(__name__)
@@ -59,6 +77,20 @@ def convinteger_to_matmul(model: Any, *, force: bool = False) -> int:
         del graph.initializer[:]
         graph.initializer.extend(kept + new_inits)
     return done
+
+
+def expose_durations(model: Any) -> bool:
+    """Add the output ``durations`` (= ``DURATIONS_NODE``) to ``model`` (an
+    ``onnx.ModelProto``, in place) when it has no durations output but computes that node;
+    returns whether it was added."""
+    graph = model.graph
+    if any("duration" in output.name for output in graph.output):
+        return False
+    if not any(DURATIONS_NODE in node.output for node in graph.node):
+        return False
+    graph.node.append(helper.make_node("Identity", [DURATIONS_NODE], [DURATIONS_OUTPUT]))
+    graph.output.append(helper.make_tensor_value_info(DURATIONS_OUTPUT, TensorProto.FLOAT, None))
+    return True
 
 
 @functools.cache

@@ -23,7 +23,9 @@ from speechlab.audio import Audio, load
 from speechlab.transcript import Segment, Transcript
 from speechlab.tts import Speech
 from speechlab.widgets.errors import WidgetError
-from speechlab.widgets.signals import envelope, log_mel, wav_bytes
+from speechlab.widgets.fallback import StaticFallback
+from speechlab.widgets.signals import Spectrogram, envelope, log_mel, wav_bytes
+from speechlab.widgets.static_render import viewer_html
 from speechlab.widgets.tiers import Tier, speech_tiers, transcript_tiers
 
 __all__ = ["MAX_SECONDS", "AlignmentViewer", "view"]
@@ -38,12 +40,13 @@ _END_SLACK = 0.5
 SelectCallback = Callable[[str, int, Segment], Any]
 
 
-class AlignmentViewer(anywidget.AnyWidget):
+class AlignmentViewer(StaticFallback, anywidget.AnyWidget):
     """Waveform + log-mel spectrogram + segment tiers + an audio player with a play-head.
 
     The browser gets a 16-bit WAV, a (min, max) waveform envelope and 8-bit spectrogram
     pixels; it draws them on canvases. Clicking a segment plays its span and reports it back
-    (see :meth:`on_select`); :meth:`play` does the same from Python.
+    (see :meth:`on_select`); :meth:`play` does the same from Python. Executed notebooks
+    and reports show :meth:`static_html` (picture, tiers, player) where no widget manager is.
     """
 
     _esm = Path(__file__).parent / "static" / "viewer.js"
@@ -64,6 +67,7 @@ class AlignmentViewer(anywidget.AnyWidget):
     ) -> None:
         super().__init__()
         self._tiers: list[Tier] = []
+        self._shown: tuple[Audio, Spectrogram] | None = None
         self._select_callbacks: list[SelectCallback] = []
         #: The last segment clicked in the browser (tier name, index, segment), or None.
         self.selected: tuple[str, int, Segment] | None = None
@@ -109,7 +113,15 @@ class AlignmentViewer(anywidget.AnyWidget):
             self.fmax = spec.fmax
             self.tiers = [tier.to_json() for tier in tiers]
         self._tiers = tiers
+        self._shown = (audio, spec)
         self.selected = None
+
+    def static_html(self) -> str:
+        """The viewer as self-contained HTML: waveform + spectrogram PNG, tiers, a player."""
+        if self._shown is None:
+            return ""
+        audio, spec = self._shown
+        return viewer_html(audio, self._tiers, title=self.title, spec=spec)
 
     @property
     def tier_names(self) -> list[str]:

@@ -22,7 +22,7 @@ from speechlab.tts.g2p import LANGUAGES
 from speechlab.tts.voices import parse_blend
 from speechlab.widgets.copy import CopyButton
 from speechlab.widgets.errors import WidgetError
-from speechlab.widgets.signals import wav_bytes
+from speechlab.widgets.fallback import StaticFallback
 from speechlab.widgets.tiers import speech_tiers
 from speechlab.widgets.viewer import AlignmentViewer
 
@@ -51,9 +51,10 @@ class _Request:
     lang: str
 
 
-class VoiceMixer(w.VBox):
-    """One slider per voice (weights normalised), speed, language, text, Synthesize, a player,
-    the result's spectrogram, and the blend spec with a copy button."""
+class VoiceMixer(StaticFallback, w.VBox):
+    """One slider per voice (weights normalised; its readout is the voice's share), speed,
+    language, text, Synthesize, the result in an alignment viewer (its own player and
+    play-head; hidden until the first result), and the blend spec with a copy button."""
 
     def __init__(
         self,
@@ -87,7 +88,7 @@ class VoiceMixer(w.VBox):
                 max=1.0,
                 step=0.05,
                 description=name,
-                readout_format=".2f",
+                readout=False,  # the share beside it is the one readout
                 continuous_update=False,
                 style={"description_width": "110px"},
             )
@@ -113,7 +114,8 @@ class VoiceMixer(w.VBox):
         )
         self.button = w.Button(description="Synthesize", button_style="primary", icon="play")
         self.status = w.HTML("")
-        self.audio = w.Audio(value=b"", format="wav", autoplay=autoplay, loop=False, controls=True)
+        #: Play each new result as soon as it is shown (in the viewer's own player).
+        self.autoplay = autoplay
         self.viewer = AlignmentViewer(title="")
         self.viewer.layout.display = "none"  # shown with the first result
         self.spec = w.Text(
@@ -142,7 +144,6 @@ class VoiceMixer(w.VBox):
                 w.HBox([self.speed, self.language]),
                 self.text,
                 w.HBox([self.button, self.status]),
-                self.audio,
                 self.viewer,
                 w.HBox([self.spec, self.copy]),
             ]
@@ -159,6 +160,28 @@ class VoiceMixer(w.VBox):
     def blend_spec(self) -> str:
         """The ``"voice:weight,…"`` string for ``Synthesizer.synthesize(voice=...)``."""
         return blend_spec(self.weights)
+
+    def static_html(self) -> str:
+        """For reports: the settings, the blend spec and the last result (static viewer)."""
+        shares = ", ".join(f"{name} {100 * share:.0f}%" for name, share in self.weights.items())
+        rows = [
+            ("voices", shares or "none"),
+            ("speed", f"{self.speed.value:.2f}"),
+            ("language", self.language.value),
+            ("text", self.text.value),
+            ("blend spec", self.blend_spec),
+        ]
+        table = "".join(
+            f'<tr><th style="text-align:right;padding-right:8px">{name}</th>'
+            f"<td>{html.escape(value)}</td></tr>"
+            for name, value in rows
+        )
+        result = self.viewer.static_html() if self.speech is not None else ""
+        note = "" if result else "<div>No synthesis yet: press Synthesize in a live notebook.</div>"
+        return (
+            '<div class="speechlab-static speechlab-static-mixer" style="font-family:sans-serif">'
+            f"<b>Voice mixer</b><table>{table}</table>{note}{result}</div>"
+        )
 
     def synthesize(self) -> threading.Thread | None:
         """Start synthesising on a worker thread (the button does this); returns the thread,
@@ -208,8 +231,9 @@ class VoiceMixer(w.VBox):
             )
             audio = speech.to_audio()
             self.viewer.load(audio, speech_tiers(speech), title=blend_spec(request.voice))
-            self.audio.value = wav_bytes(audio)
             self.viewer.layout.display = None
+            if self.autoplay:
+                self.viewer.play()
         except SpeechlabError as exc:
             self.error = exc
             self._show_error(str(exc))

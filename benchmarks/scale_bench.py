@@ -1,0 +1,205 @@
+"""Corpus transcription: the local engine vs Ray (actors x threads) on this machine.
+
+Parts (each in its own process, see harness.py):
+
+* ``local``   — ``transcribe_corpus(engine="local", threads=2)``;
+* ``ray_1x2`` — a local Ray cluster (2 CPUs), 1 actor with 2 threads;
+* ``ray_2x1`` — the same cluster, 2 actors with 1 thread each.
+
+Corpus: ``--clips`` (default 240) clips of 0.8-2.4 s cut from 30 s of real speech (the
+pyannote sample), model ``speechlab-pl-ctc-small`` in fp32, batches of 8. Reported:
+throughput (audio seconds per wall second, clips per second), peak RSS of the driver and
+of each Ray actor process (sampled every 0.2 s), the cluster's start time, Ray's overhead
+per clip against the local engine, and a projection — from the measured per-actor
+throughput, not a measurement — of hours of audio per hour on N nodes like this one.
+
+``--smoke``: 12 clips, results under .cache/smoke/; checks the script runs, measures nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import harness
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+MODEL = "speechlab-pl-ctc-small"
+PARTS = ["local", "ray_1x2", "ray_2x1"]
+SMOKE = os.environ.get("SPEECHLAB_BENCH_SMOKE") == "1"
+NODES = (1, 4, 16, 64)
+
+
+def make_corpus(clips: int) -> Path:
+    """``clips`` clips cut in order (wrapping round) from the pyannote sample."""
+    import numpy as np
+
+    import speechlab
+    from speechlab.samples import english_sample
+
+    folder = CACHE / f"scale-corpus-{clips}"
+    if folder.is_dir() and len(list(folder.glob("*.wav"))) == clips:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    sample = english_sample(Path(sys.prefix) / "speechlab-testdata" / "pyannote-4.0.7")
+    audio = speechlab.load(sample.path)
+    rng = np.random.default_rng(0)
+    start = 0.0
+    for i in range(clips):
+        end = min(start + float(rng.uniform(0.8, 2.4)), audio.duration)
+        piece = audio.samples[int(start * 16_000) : int(end * 16_000)]
+        speechlab.audio.Audio(piece, 16_000).save(folder / f"clip{i:04d}.wav")
+        start = end if end < audio.duration - 0.8 else 0.0
+    return folder
+
+
+class RssSampler:
+    """Peak RSS (MB) of every Ray actor process (``ray::…RayRecognizer``), by pid."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.wait(0.2):
+            for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+                title = " ".join(proc.info["cmdline"] or []) or proc.info["name"] or ""
+                if "RayRecognizer" not in title:
+                    continue
+                try:
+                    rss = proc.memory_info().rss / 2**20
+                except psutil.Error:  # the process ended between listing and reading
+                    continue
+                self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), rss)
+
+
+def work(part: str, clips: int) -> dict:
+    from speechlab.scale import local_cluster, transcribe_corpus
+
+    corpus = make_corpus(clips)
+    options = {"model_options": {"dtype": "float32"}, "batch_size": 8, "progress": False}
+    with tempfile.TemporaryDirectory() as scratch:
+        if part == "local":
+            started = time.perf_counter()
+            run = transcribe_corpus(MODEL, corpus, scratch, threads=2, **options)
+            return _result(run, time.perf_counter() - started, {}, None, 1, 2)
+        actors, threads = (1, 2) if part == "ray_1x2" else (2, 1)
+        begun = time.perf_counter()
+        with local_cluster(num_cpus=2) as address:
+            cluster_s = time.perf_counter() - begun
+            with RssSampler() as sampler:
+                started = time.perf_counter()
+                run = transcribe_corpus(
+                    MODEL, corpus, scratch, engine="ray", address=address, actors=actors,
+                    threads=threads, **options,
+                )  # fmt: skip
+                wall = time.perf_counter() - started
+        return _result(run, wall, sampler.peaks, cluster_s, actors, threads)
+
+
+def _result(run, wall: float, actor_peaks: dict, cluster_s, actors: int, threads: int) -> dict:
+    return {
+        "actors": actors,
+        "threads": threads,
+        "clips": run.utterances,
+        "errors": run.errors,
+        "audio_s": run.audio_seconds,
+        "wall_s": round(wall, 2),
+        "audio_s_per_s": round(run.audio_seconds / wall, 3),
+        "clips_per_s": round(run.utterances / wall, 3),
+        "driver_peak_rss_mb": round(harness.peak_rss_mb(), 1),
+        "actor_peak_rss_mb": sorted(round(v, 1) for v in actor_peaks.values()),
+        "cluster_start_s": None if cluster_s is None else round(cluster_s, 2),
+    }
+
+
+def write_markdown(results: dict) -> None:
+    parts = results["parts"]
+    lines = [
+        "# Corpus transcription: local engine vs Ray",
+        "",
+        f"Model `{MODEL}` (fp32), batches of 8, clips of 0.8-2.4 s of real speech. "
+        "Wall time excludes the Ray cluster's start (its own column) and includes each actor "
+        "loading the model.",
+        "",
+        *harness.machine_lines(results),
+        "",
+        "| engine | actors x threads | clips | audio s | wall s | audio s / s | clips / s | "
+        "driver peak RSS MB | actor peak RSS MB | cluster start s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in parts.items():
+        actors = ", ".join(str(v) for v in r["actor_peak_rss_mb"]) or "-"
+        lines.append(
+            f"| {name} | {r['actors']} x {r['threads']} | {r['clips']} | {r['audio_s']} | "
+            f"{r['wall_s']} | {r['audio_s_per_s']} | {r['clips_per_s']} | "
+            f"{r['driver_peak_rss_mb']} | {actors} | {r['cluster_start_s'] or '-'} |"
+        )
+    local = parts.get("local")
+    for name in ("ray_1x2", "ray_2x1"):
+        if local and name in parts:
+            r = parts[name]
+            overhead = (r["wall_s"] - local["wall_s"]) / r["clips"] * 1000
+            lines.append(f"\nRay overhead per clip ({name} vs local): {overhead:.1f} ms.")
+    if "ray_2x1" in parts:
+        r = parts["ray_2x1"]
+        per_actor = r["audio_s_per_s"] / r["actors"]  # audio hours per hour, one actor
+        per_node = per_actor * r["actors"]
+        lines += [
+            "",
+            "**Projection, not a measurement**: from the measured per-actor throughput "
+            f"({per_actor:.2f} h of audio per hour and actor, {r['actors']} actors per node "
+            "like this one), assuming linear scaling (the driver and storage keep up):",
+            "",
+            "| nodes | hours of audio per hour |",
+            "|---|---|",
+            *[f"| {n} | {per_node * n:.1f} |" for n in NODES],
+        ]
+    out = harness.RESULTS / "scale_bench.md"
+    out.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--worker")
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--clips", type=int, default=240)
+    parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    parser.add_argument("--smoke", action="store_true", help="a quick run that measures nothing")
+    args = parser.parse_args()
+    clips = 12 if (args.smoke or SMOKE) else args.clips
+    if args.worker:
+        print(json.dumps(work(args.worker, clips)))
+        return
+    if args.smoke:
+        os.environ["SPEECHLAB_BENCH_SMOKE"] = "1"
+        harness.RESULTS = CACHE / "smoke"
+
+    def run(part: str) -> dict:
+        return harness.run_part(__file__, part, "--clips", str(clips))
+
+    harness.run_all("scale_bench", args.parts.split(","), run, write_markdown, fresh=args.fresh)
+
+
+if __name__ == "__main__":
+    main()

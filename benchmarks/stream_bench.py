@@ -1,0 +1,523 @@
+"""Streaming ASR benchmark: live recognition of a long Polish stream fed in simulated real time.
+
+The stream: held-out sentences of speechlab-pl-ctc-small's domain spoken by Kokoro-82M
+(int8, voice jm_kumo), three to an utterance (0.25 s between sentences) with 2 s pauses of
+faint noise between utterances; at least 5 minutes (30 s with ``--smoke``), made once and
+cached in ``.cache/stream/``. Every part feeds it in 100 ms blocks at the pace of real time
+(``speechlab.asr.sources.paced``) from a feeder thread, recognition on a worker thread, with
+the Silero VAD gating the audio (the same utterances for every row), in its own process.
+
+Parts
+* ``ctc_speechlab``   speechlab-pl-ctc-small (fp32), speechlab's CTC stream engine (sliding
+                      window, kept feature-encoder frames and committed frames).
+* ``ctc_naive``       the same model re-decoding the whole utterance so far every hop (0.5 s):
+                      the baseline the kept state is measured against.
+* ``ctc_pipeline``    transformers' ``ffmpeg_microphone_live`` + ASR pipeline on the same
+                      model and stream (5 s chunks, 0.5 s partial steps, 5/6 s strides; the
+                      microphone replaced by the paced stream; no VAD: the pipeline has none).
+* ``whisper_base``    whisper-base (real int8 weights), LocalAgreement-2 engine.
+* ``xlsr53_large``    the xlsr-53 large architecture, randomly initialised (speed only), on the
+                      first ``--xlsr-seconds`` of the stream at each hop of ``--hops``.
+
+Metrics: partial latency (wall time from the arrival of the last audio a partial covers to
+its emission) p50/p95; RTF (wall time inside the model's decoding steps per audio second);
+CPU share (process CPU time over wall time, of the ``THREADS`` cores); peak RSS; the final
+text's WER/CER against offline ``transcribe()`` of the whole stream with the same model (and
+against the text Kokoro was given); *keeps up*: RTF < 1 and the last Final within 3 s of the
+end of the audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import RESULTS, THREADS, machine_lines, peak_rss_mb, run_all, run_part
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+#: ``--smoke`` (SPEECHLAB_BENCH_SMOKE=1 in the workers): a 30 s stream, a 2-layer xlsr model,
+#: results under .cache/smoke/; checks the script runs, measures nothing.
+SMOKE = os.environ.get("SPEECHLAB_BENCH_SMOKE") == "1"
+STREAM_SECONDS = 30.0 if SMOKE else 300.0
+SPEED = 4.0 if SMOKE else 1.0  # the smoke run feeds its stream 4x faster than real time
+PARTS = ["ctc_speechlab", "ctc_naive", "ctc_pipeline", "whisper_base", "xlsr53_large"]
+CTC = "speechlab-pl-ctc-small"
+RATE = 16_000
+BLOCK_S = 0.1
+NAIVE_HOP_S = 0.5
+KEEPS_UP_LAG_S = 3.0
+OUT = {"dir": RESULTS}  # --smoke writes elsewhere
+
+
+# --------------------------------------------------------------------------- the stream
+
+
+def stream_file() -> tuple[Path, str]:
+    """The cached stream WAV (16 kHz) and the text Kokoro was given."""
+    folder = CACHE / "stream"
+    name = f"polish-{STREAM_SECONDS:.0f}s"
+    wav, text = folder / f"{name}.wav", folder / f"{name}.json"
+    if wav.is_file() and text.is_file():
+        return wav, json.loads(text.read_text(encoding="utf-8"))["text"]
+    import speechlab
+    from speechlab.audio import Audio
+    from speechlab.train.sentences import polish_sentences, split_sentences
+    from speechlab.tts import load_tts
+
+    held_out = split_sentences(polish_sentences(2000, seed=0), held_out=0.06, seed=0)[1]
+    tts = load_tts(speechlab.store.assemble("kokoro-82m-int8"))
+    rng = np.random.default_rng(0)
+    parts: list[np.ndarray] = [_noise(rng, 1.0)]
+    said: list[str] = []
+    seconds = 1.0
+    for i, sentence in enumerate(held_out):
+        if seconds >= STREAM_SECONDS:
+            break
+        speech = tts.synthesize(sentence, voice="jm_kumo", lang="pl")
+        clip = Audio(speech.audio, speech.sample_rate).resample(RATE).samples
+        gap = _noise(rng, 2.0 if i % 3 == 2 else 0.25)
+        parts += [clip, gap]
+        said.append(sentence)
+        seconds += (len(clip) + len(gap)) / RATE
+        print(f"stream: {seconds:.0f} / {STREAM_SECONDS:.0f} s", file=sys.stderr, flush=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    Audio(np.concatenate(parts), RATE).save(wav)
+    text.write_text(json.dumps({"text": " ".join(said)}, ensure_ascii=False), encoding="utf-8")
+    return wav, " ".join(said)
+
+
+def _noise(rng: np.random.Generator, seconds: float) -> np.ndarray:
+    return (0.001 * rng.standard_normal(round(seconds * RATE))).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+class Clock:
+    """Wall time spent inside an engine's decoding steps (``step`` and ``finish``)."""
+
+    def __init__(self) -> None:
+        self.busy = 0.0
+
+    def wrap(self, engine: Any) -> Any:
+        for name in ("step", "finish"):
+            method = getattr(engine, name)
+
+            def timed(*args: Any, _method: Callable = method) -> Any:
+                began = time.perf_counter()
+                try:
+                    return _method(*args)
+                finally:
+                    self.busy += time.perf_counter() - began
+
+            setattr(engine, name, timed)
+        return engine
+
+
+def _scores(reference: str, hypothesis: str) -> dict:
+    import jiwer
+
+    from speechlab.textnorm import plain
+
+    ref, hyp = plain(reference), plain(hypothesis)
+    return {"wer": jiwer.wer(ref, hyp), "cer": jiwer.cer(ref, hyp)}
+
+
+def _quantiles(values: list[float]) -> dict:
+    if not values:
+        return {"p50_ms": None, "p95_ms": None, "n": 0}
+    ms = np.asarray(values) * 1000
+    return {
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "n": len(ms),
+    }
+
+
+def measure_stream(
+    recognizer: Any, path: Path, *, engine: Any = None, seconds: float | None = None, **options: Any
+) -> dict:
+    """Feed ``path`` (its first ``seconds``) in real time through ``recognizer``'s stream
+    (or ``engine``) and measure it."""
+    import speechlab
+    from speechlab.asr.sources import listen
+    from speechlab.asr.streaming import Final, Partial, RecognitionStream
+    from speechlab.audio import Audio
+
+    audio = speechlab.load(path)
+    if seconds is not None:
+        audio = Audio(audio.samples[: round(seconds * RATE)], RATE, str(path))
+    clock = Clock()
+    streams: list[RecognitionStream] = []
+
+    def open_stream(**kwargs: Any) -> RecognitionStream:
+        if engine is None:
+            stream = recognizer.stream(**kwargs, **options)
+            clock.wrap(stream.engine)
+        else:
+            stream = RecognitionStream(clock.wrap(engine), **kwargs, **options)
+        streams.append(stream)
+        return stream
+
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    events = list(
+        listen(open_stream, audio, realtime=True, speed=SPEED, block_seconds=BLOCK_S, vad=True)
+    )
+    wall = time.monotonic() - wall0
+    cpu = time.process_time() - cpu0
+    print(f"streamed {audio.duration:.0f} s in {wall:.1f} s", file=sys.stderr, flush=True)
+    finals = [e for e in events if isinstance(e, Final)]
+    partials = [e for e in events if isinstance(e, Partial)]
+    return {
+        "audio_seconds": audio.duration,
+        "partial_latency": _quantiles([e.latency for e in partials if e.latency is not None]),
+        "final_latency": _quantiles([e.latency for e in finals if e.latency is not None]),
+        "partials": len(partials),
+        "finals": len(finals),
+        "model_calls": streams[0].model_calls,
+        "speech_seconds_heard": streams[0].engine.audio_seconds,
+        "compute_seconds": clock.busy,
+        "rtf": clock.busy / audio.duration,
+        "cpu_seconds": cpu,
+        "cpu_share": cpu / wall / THREADS,
+        "end_lag_s": wall - audio.duration / SPEED,
+        "keeps_up": clock.busy / audio.duration < 1 / SPEED
+        and wall - audio.duration / SPEED < KEEPS_UP_LAG_S,
+        "text": " ".join(f.text for f in finals),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _with_offline(result: dict, recognizer: Any, path: Path, reference: str) -> dict:
+    began = time.perf_counter()
+    offline = recognizer.transcribe(str(path), progress=False).text
+    result["offline_seconds"] = time.perf_counter() - began
+    result["vs_offline"] = _scores(offline, result["text"])
+    result["vs_reference"] = _scores(reference, result["text"])
+    result["offline_vs_reference"] = _scores(reference, offline)
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _ctc() -> Any:
+    import speechlab
+
+    return speechlab.load_asr(speechlab.store.assemble(CTC), dtype="float32", threads=THREADS)
+
+
+def work_ctc_speechlab() -> dict:
+    path, reference = stream_file()
+    asr = _ctc()
+    return _with_offline(measure_stream(asr, path), asr, path, reference)
+
+
+def work_ctc_naive() -> dict:
+    path, reference = stream_file()
+    asr = _ctc()
+    result = measure_stream(asr, path, engine=naive_engine(asr))
+    return _with_offline(result, asr, path, reference)
+
+
+def work_whisper_base() -> dict:
+    import speechlab
+
+    path, reference = stream_file()
+    asr = speechlab.load_asr("whisper-base", language="pl", threads=THREADS)
+    return _with_offline(measure_stream(asr, path, language="pl"), asr, path, reference)
+
+
+def work_xlsr53_large(hops: list[float], seconds: float) -> dict:
+    from asr_bench import xlsr53_dir
+
+    import speechlab
+
+    path, _ = stream_file()
+    asr = speechlab.load_asr(xlsr53_dir(), threads=THREADS)
+    rows = {}
+    for hop in hops:
+        result = measure_stream(asr, path, seconds=seconds, hop_s=hop)
+        result.pop("text")  # random weights: the text means nothing
+        rows[f"{hop:g}"] = result
+    return {"hops": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+
+
+def naive_engine(recognizer: Any) -> Any:
+    """A StreamEngine that runs ``recognizer.transcribe`` over the whole utterance so far
+    every ``NAIVE_HOP_S``: nothing kept between hops, nothing committed early."""
+    from speechlab.asr.streaming import Final, Partial, StreamEngine
+    from speechlab.audio import Audio
+    from speechlab.transcript import Segment, Transcript
+
+    class NaiveEngine(StreamEngine):
+        sample_rate = RATE
+        language = recognizer.language
+
+        def begin(self, start: float) -> None:
+            self.start, self.blocks, self.n, self.stepped = start, [], 0, 0
+
+        def accept(self, samples: np.ndarray) -> None:
+            self.blocks.append(samples)
+            self.n += len(samples)
+
+        def due(self) -> bool:
+            return self.n - self.stepped >= NAIVE_HOP_S * RATE
+
+        def _decode(self) -> list[Segment]:
+            self.model_calls += 1
+            self.stepped = self.n
+            clip = Audio(np.concatenate(self.blocks), RATE)
+            words = recognizer.transcribe(clip, progress=False).words
+            return [Segment(w.text, w.start + self.start, w.end + self.start) for w in words]
+
+        def step(self) -> list[Any]:
+            return [Partial(tuple(self._decode()), 0, self.start, self.start + self.n / RATE)]
+
+        def finish(self) -> list[Any]:
+            end = self.start + self.n / RATE
+            words = self._decode() if self.n else []
+            text = " ".join(w.text for w in words)
+            transcript = Transcript(text, words, [], self.language, end - self.start)
+            return [Final(transcript, self.start, end)]
+
+    engine = NaiveEngine()
+    engine.begin(0.0)
+    return engine
+
+
+def work_ctc_pipeline() -> dict:
+    """transformers' microphone helper + pipeline, the microphone replaced by the paced stream."""
+    import torch
+    from transformers import pipeline
+    from transformers.pipelines import audio_utils
+
+    import speechlab
+
+    torch.set_num_threads(THREADS)
+    path, reference = stream_file()
+    audio = speechlab.load(path)
+    model_dir = speechlab.store.assemble(CTC)
+    pipe = pipeline("automatic-speech-recognition", model=str(model_dir), dtype=torch.float32)
+    schedule: list[float] = []  # wall time at which each yielded block's audio was complete
+
+    def paced_microphone(sampling_rate: int, chunk_s: float, **_: Any) -> Iterator[bytes]:
+        size = round(chunk_s * sampling_rate)
+        begin = time.monotonic()
+        for start in range(0, len(audio.samples), size):
+            due = begin + (start + size) / sampling_rate / SPEED
+            time.sleep(max(0.0, due - time.monotonic()))
+            schedule.append(due)
+            yield audio.samples[start : start + size].tobytes()
+
+    audio_utils.ffmpeg_microphone = paced_microphone
+    mic = audio_utils.ffmpeg_microphone_live(RATE, chunk_length_s=5.0, stream_chunk_s=0.5)
+    # (audio complete at, handed to the pipeline at, partial) per item the helper let through;
+    # it drops items itself when it is more than 10 steps late, as with a real microphone
+    arrivals: list[tuple[float, float, bool]] = []
+
+    def items() -> Iterator[dict]:
+        for item in mic:
+            arrivals.append((schedule[-1], time.monotonic(), bool(item["partial"])))
+            yield item
+
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    latencies, texts, busy = [], [], 0.0
+    for out in pipe(items()):  # one item at a time: pulled, preprocessed, decoded, returned
+        arrived, handed, partial = arrivals[len(texts)]
+        now = time.monotonic()
+        busy += now - handed
+        latencies.append(now - arrived)
+        texts.append((out["text"], partial))
+    wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
+    final = [text for text, partial in texts if not partial]
+    if texts and texts[-1][1]:
+        final.append(texts[-1][0])
+    result = {
+        "audio_seconds": audio.duration,
+        "partial_latency": _quantiles(
+            [lat for lat, (_, p) in zip(latencies, texts, strict=True) if p]
+        ),
+        "final_latency": _quantiles(
+            [lat for lat, (_, p) in zip(latencies, texts, strict=True) if not p]
+        ),
+        "partials": sum(p for _, p in texts),
+        "finals": sum(not p for _, p in texts),
+        "model_calls": len(texts),
+        "mic_blocks": len(schedule),
+        "items_decoded": len(texts),
+        "compute_seconds": busy,
+        "rtf": busy / audio.duration,
+        "cpu_seconds": cpu,
+        "cpu_share": cpu / wall / THREADS,
+        "end_lag_s": wall - audio.duration / SPEED,
+        "keeps_up": busy / audio.duration < 1 / SPEED
+        and wall - audio.duration / SPEED < KEEPS_UP_LAG_S,
+        "text": " ".join(t for t in final if t),
+    }
+    return _with_offline(result, _ctc(), path, reference)
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+LABELS = {
+    "ctc_speechlab": "speechlab-pl-ctc-small, speechlab stream",
+    "ctc_naive": "speechlab-pl-ctc-small, naive (whole utterance every hop)",
+    "ctc_pipeline": "speechlab-pl-ctc-small, transformers mic + pipeline",
+    "whisper_base": "whisper-base (int8), LocalAgreement-2",
+}
+
+
+def _ms(q: dict) -> str:
+    return "–" if q.get("p50_ms") is None else f"{q['p50_ms']:.0f} / {q['p95_ms']:.0f}"
+
+
+def _row(label: str, p: dict) -> str:
+    offline = p.get("vs_offline")
+    vs = f"{offline['wer']:.3f} / {offline['cer']:.3f}" if offline else "–"
+    ref = p.get("vs_reference")
+    vr = f"{ref['wer']:.3f} / {ref['cer']:.3f}" if ref else "–"
+    per_audio = p["compute_seconds"] / p["audio_seconds"]
+    return (
+        f"| {label} | {_ms(p['partial_latency'])} | {per_audio:.3f} | {100 * p['cpu_share']:.0f} % "
+        f"| {p.get('peak_rss_mb', 0):.0f} | {vs} | {vr} | {p['model_calls']} | "
+        f"{'yes' if p['keeps_up'] else 'no'} ({p['end_lag_s']:+.1f} s) |"
+    )
+
+
+def write_markdown(results: dict) -> None:
+    r = results["parts"]
+    lines = ["# Streaming ASR benchmark", "", *machine_lines(results), ""]
+    if os.environ.get("SPEECHLAB_BENCH_SMOKE") == "1":
+        lines += [
+            "**Smoke run** (a 30 s stream fed 4× faster than real time): it checks that "
+            "the script runs; its numbers mean nothing.",
+            "",
+        ]
+    seconds = next((p["audio_seconds"] for p in r.values() if "audio_seconds" in p), None)
+    lines += [
+        f"A {seconds or STREAM_SECONDS:.0f} s Polish stream (Kokoro, held-out sentences of "
+        "speechlab-pl-ctc-small's domain, three per utterance, 2 s pauses) fed in 100 ms blocks "
+        f"in simulated real time, {THREADS} threads, Silero VAD gating every speechlab row. "
+        "Latency: wall time from the arrival of the last audio a partial covers to its "
+        "emission. RTF: wall time inside decoding steps per audio second. CPU share: process "
+        f"CPU time over wall time, of {THREADS} cores. Keeps up: RTF < 1 and the last result "
+        f"within {KEEPS_UP_LAG_S:g} s of the end of the audio (end lag in brackets).",
+        "",
+        "| row | partial latency p50 / p95 (ms) | RTF | CPU share | peak RSS (MB) | "
+        "WER / CER vs offline | WER / CER vs text given | model calls | keeps up |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [_row(label, r[part]) for part, label in LABELS.items() if part in r]
+    if "xlsr53_large" in r:
+        x = r["xlsr53_large"]
+        lines += [
+            "",
+            f"xlsr-53 large architecture (random init, speed only), the first {x['seconds']:.0f} "
+            "s of the stream:",
+            "",
+            "| hop (s) | partial latency p50 / p95 (ms) | RTF | CPU share | keeps up |",
+            "|---|---|---|---|---|",
+        ]
+        for hop, p in x["hops"].items():
+            lines.append(
+                f"| {hop} | {_ms(p['partial_latency'])} | {p['rtf']:.2f} | "
+                f"{100 * p['cpu_share']:.0f} % | {'yes' if p['keeps_up'] else 'no'} "
+                f"({p['end_lag_s']:+.1f} s) |"
+            )
+    lines += ["", "Targets:"] + [f"- {t}" for t in _verdicts(r)]
+    OUT["dir"].mkdir(parents=True, exist_ok=True)
+    (OUT["dir"] / "stream_bench.md").write_text("\n".join(lines) + "\n")
+
+
+def _verdicts(r: dict) -> list[str]:
+    out = []
+    if "ctc_speechlab" in r:
+        p = r["ctc_speechlab"]
+        p95 = p["partial_latency"]["p95_ms"] or 0
+        ok = p95 < 300 and p["rtf"] < 0.3
+        out.append(
+            f"CTC: p95 partial latency < 300 ms and RTF < 0.3: {p95:.0f} ms, {p['rtf']:.3f} — "
+            + ("met" if ok else "NOT met")
+        )
+    if "whisper_base" in r:
+        p = r["whisper_base"]
+        p95 = p["partial_latency"]["p95_ms"] or 0
+        ok = p["rtf"] < 1 and p95 < 1500
+        out.append(
+            f"whisper-base keeps up (RTF < 1) with p95 < 1.5 s: RTF {p['rtf']:.2f}, "
+            f"p95 {p95:.0f} ms — " + ("met" if ok else "NOT met")
+        )
+    if "xlsr53_large" in r:
+        hops = r["xlsr53_large"]["hops"]
+        keeping = [h for h, p in hops.items() if p["keeps_up"]]
+        out.append(
+            "xlsr-53 large on these cores: keeps up at hop "
+            + (", ".join(f"{h} s" for h in keeping) if keeping else "none of " + ", ".join(hops))
+        )
+    if "ctc_speechlab" in r and "ctc_naive" in r:
+        ratio = r["ctc_naive"]["compute_seconds"] / max(r["ctc_speechlab"]["compute_seconds"], 1e-9)
+        out.append(
+            f"compute per audio second ≥ 2× lower than the naive baseline: {ratio:.2f}× — "
+            + ("met" if ratio >= 2 else "NOT met")
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--worker")
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--hops", default="1.0" if SMOKE else "0.5,1.0,2.0")
+    parser.add_argument("--xlsr-seconds", type=float, default=60.0)
+    parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    parser.add_argument("--smoke", action="store_true", help="a 30 s stream that measures nothing")
+    parser.add_argument("--out", type=Path, help="write the results here instead")
+    args = parser.parse_args()
+    if args.worker:
+        hops = [float(h) for h in args.hops.split(",")]
+        workers: dict[str, Callable[[], dict]] = {
+            "ctc_speechlab": work_ctc_speechlab,
+            "ctc_naive": work_ctc_naive,
+            "ctc_pipeline": work_ctc_pipeline,
+            "whisper_base": work_whisper_base,
+            "xlsr53_large": lambda: work_xlsr53_large(hops, args.xlsr_seconds),
+        }
+        print(json.dumps(workers[args.worker]()))
+        return
+    import harness
+
+    if args.smoke:
+        os.environ["SPEECHLAB_BENCH_SMOKE"] = "1"
+        harness.RESULTS = OUT["dir"] = CACHE / "smoke"
+        if args.hops == "0.5,1.0,2.0":
+            args.hops = "1.0"
+    if args.out:
+        harness.RESULTS = OUT["dir"] = args.out
+    extra = ["--hops", args.hops, "--xlsr-seconds", str(args.xlsr_seconds)]
+    run_all(
+        "stream_bench",
+        args.parts.split(","),
+        lambda part: run_part(__file__, part, *extra),
+        write_markdown,
+        fresh=args.fresh,
+    )
+
+
+if __name__ == "__main__":
+    main()
