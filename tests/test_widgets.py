@@ -454,5 +454,6 @@ def test_mixer_with_the_store_tts_speaks_a_blend(real_store: Path):
     _click(mix.button)
     speech = mix.wait(timeout=120)
     assert speech is not None and 0.5 < speech.duration < 5.0
-    assert mix.viewer.tier_names == ["tts text", "phonemes"]
+    # the store model's graph gives durations now (issue 18 item 9): a TTS word tier first
+    assert mix.viewer.tier_names == ["tts words", "tts text", "phonemes"]
     assert load(mix.viewer.wav, sample_rate=None).duration == pytest.approx(speech.duration)
