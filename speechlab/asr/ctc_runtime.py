@@ -28,6 +28,7 @@ from speechlab.asr.feature_chunks import (
 )
 from speechlab.errors import ModelNotFoundError
 from speechlab.store.model_folders import check_safetensors, load_tensors, pickled_code_refused
+from speechlab.store.written_folders import find_weights
 
 if TYPE_CHECKING:
     from speechlab.asr.ctc_onnx import OnnxCTC
@@ -63,18 +64,11 @@ def unsupported(config: Any, model_dir: Path) -> str | None:
         != ("gelu", "gelu"),
         f"feat_extract_norm {config.feat_extract_norm!r}": config.feat_extract_norm
         not in ("layer", "group"),
-        "its weights are not one model.safetensors or pytorch_model.bin": _weights_file(model_dir)
+        "its weights are not one model.safetensors or pytorch_model.bin": find_weights(model_dir)
         is None,
     }
     found = [reason for reason, applies in reasons.items() if applies]
     return "; ".join(found) or None
-
-
-def _weights_file(model_dir: Path) -> Path | None:
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (model_dir / name).is_file():
-            return model_dir / name
-    return None
 
 
 def load_ctc_model(
@@ -102,7 +96,7 @@ def load_ctc_model(
     exported = onnx_model_file(model_dir)  # an ONNX export runs on ONNX Runtime by default
     if runtime == "onnx" or (runtime == "auto" and exported is not None):
         return OnnxCTC(model_dir, config, dtype=dtype, device=device, threads=threads)
-    if exported is not None and _weights_file(model_dir) is None:
+    if exported is not None and find_weights(model_dir) is None:
         raise ModelNotFoundError(
             f"{model_dir} holds an ONNX export ({exported.name}) and no torch weights; open it "
             "with runtime='onnx' (or 'auto')."
@@ -141,7 +135,7 @@ class TransformersCTC:
         from transformers import AutoModelForCTC
 
         try:
-            with pickled_code_refused(_weights_file(model_dir) or model_dir):
+            with pickled_code_refused(find_weights(model_dir) or model_dir):
                 self.module = AutoModelForCTC.from_pretrained(
                     model_dir, dtype=dtype, trust_remote_code=False
                 )
@@ -182,7 +176,7 @@ class SpeechlabCTC:
         if dtype is None:  # like transformers: the dtype the checkpoint was saved in
             dtype = getattr(config, "dtype", None) or torch.float32
         self.dtype = dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype))
-        weights = _read_weights(_weights_file(model_dir))
+        weights = _read_weights(find_weights(model_dir))
         take = _Taker(weights, self.dtype, device)
         self.convs = []
         for i, (kernel, stride) in enumerate(

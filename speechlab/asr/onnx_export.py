@@ -32,8 +32,8 @@ from speechlab.errors import ModelNotFoundError, SpeechlabError
 from speechlab.store import model_label, resolve, sha256_file, write_folder_manifest
 from speechlab.store.model_folders import pickled_code_refused, read_json
 from speechlab.store.written_folders import (
-    WEIGHT_FILES,
     copy_processor_files,
+    find_weights,
     new_model_folder,
     written_atomically,
 )
@@ -85,7 +85,7 @@ def export_ctc_onnx(
             f"{source}'s config.json names no *ForCTC architecture; export_ctc_onnx takes "
             "wav2vec2-family CTC checkpoints."
         )
-    weights = next((source / n for n in WEIGHT_FILES if (source / n).is_file()), None)
+    weights = find_weights(source)
     if weights is None:
         raise ModelNotFoundError(
             f"{source} has no model.safetensors or pytorch_model.bin; export_ctc_onnx takes a "

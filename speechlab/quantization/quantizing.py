@@ -22,8 +22,8 @@ from speechlab.quantization.methods import METHODS, find_method
 from speechlab.store import MANIFEST, model_label, resolve, sha256_file, write_folder_manifest
 from speechlab.store.model_folders import read_json
 from speechlab.store.written_folders import (
-    WEIGHT_FILES,
     copy_processor_files,
+    find_weights,
     new_model_folder,
     written_atomically,
 )
@@ -96,9 +96,9 @@ def quantize(
 
 def weights_file(source: Path) -> Path:
     """The single weights file of a source checkpoint."""
-    for name in WEIGHT_FILES:
-        if (source / name).is_file():
-            return source / name
+    found = find_weights(source)
+    if found is not None:
+        return found
     raise ModelNotFoundError(
         f"{source} has no model.safetensors or pytorch_model.bin; speechlab.quantize takes a "
         "transformers CTC checkpoint with its weights in one file."

@@ -19,11 +19,22 @@ from speechlab.errors import OutputError
 from speechlab.files import writable_folder
 from speechlab.store.assembly import MANIFEST
 
-__all__ = ["WEIGHT_FILES", "copy_processor_files", "new_model_folder", "written_atomically"]
+__all__ = [
+    "WEIGHT_FILES",
+    "copy_processor_files",
+    "find_weights",
+    "new_model_folder",
+    "written_atomically",
+]
 
 #: Weight files of a transformers checkpoint, in the order they are looked for.
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _NOT_COPIED = {MANIFEST, *WEIGHT_FILES}
+
+
+def find_weights(folder: Path) -> Path | None:
+    """The checkpoint's weights file (the first of :data:`WEIGHT_FILES` there), or None."""
+    return next((folder / n for n in WEIGHT_FILES if (folder / n).is_file()), None)
 
 
 def new_model_folder(out: str | os.PathLike[str], *, what: str = "model") -> Path:
