@@ -157,16 +157,24 @@ def work_parity() -> dict:
 
 
 def work_roundtrip() -> dict:
+    from tts_bench import export_dir
+
     from speechlab.asr import load_asr
     from speechlab.eval import roundtrip
     from speechlab.samples import POLISH_SENTENCES
     from speechlab.tts import load_tts
+    from speechlab.tts.export import VARIANT_FILES
 
     onnx_dir, torch_dir = _models()
     asr = load_asr("whisper-base", threads=THREADS)
+    exported = export_dir()  # speechlab's fp32/fp16/int8 exports of the torch import
+    models = [("onnx", onnx_dir, {}), ("torch", torch_dir, {})] + [
+        (f"export_{variant}", exported, {"model_file": file})
+        for variant, file in VARIANT_FILES.items()
+    ]
     out = {}
-    for name, folder in (("onnx", onnx_dir), ("torch", torch_dir)):
-        tts = load_tts(folder, voice=VOICE, threads=THREADS)
+    for name, folder, options in models:
+        tts = load_tts(folder, voice=VOICE, threads=THREADS, **options)
         result = roundtrip(tts, asr, POLISH_SENTENCES, voices=[VOICE], lang="pl", progress=False)
         row = result.table.iloc[0]
         out[name] = {

@@ -26,6 +26,7 @@ Figure = Any
 __all__ = [
     "confusion_heatmap",
     "language_bars",
+    "quant_tradeoff",
     "stream_timeline",
     "voice_bars",
     "waveform",
@@ -106,6 +107,47 @@ def voice_bars(roundtrip_table: Any) -> Figure:
     frame = getattr(roundtrip_table, "table", roundtrip_table)
     labels = [str(v) for v in frame["voice"]]
     return _rate_bars(frame, labels, "TTS→ASR round trip (synthetic speech) by voice", "voice")
+
+
+def quant_tradeoff(table: Any, error: str, *, title: str | None = None) -> Figure:
+    """Size, speed and error of quantized variants in one view: throughput (x) against the
+    ``error`` column's CER (y, with its 95 % CI when the table has ``<error>_ci``), marker
+    area by weight size; ``table`` is ``compare_variants``' DataFrame (or its rows)."""
+    import pandas as pd
+
+    go = _go()
+    frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+    if error not in frame:
+        raise KeyError(f"{error!r} is not a column; the table has {', '.join(frame.columns)}.")
+    labels = [str(v) for v in frame.index]
+    sizes = frame["size_mb"].astype(float)
+    values = frame[error].astype(float)
+    error_y = None
+    if f"{error}_ci" in frame:
+        high = [ci[1] - v for ci, v in zip(frame[f"{error}_ci"], values, strict=True)]
+        low = [v - ci[0] for ci, v in zip(frame[f"{error}_ci"], values, strict=True)]
+        error_y = {"type": "data", "symmetric": False, "array": high, "arrayminus": low}
+    figure = go.Figure(
+        go.Scatter(
+            x=frame["throughput"].astype(float).tolist(),
+            y=values.tolist(),
+            mode="markers+text",
+            text=labels,
+            textposition="top center",
+            error_y=error_y,
+            marker={"size": (8 + 40 * np.sqrt(sizes / sizes.max())).tolist(), "opacity": 0.6},
+            customdata=sizes.tolist(),
+            hovertemplate="%{text}<br>%{x:.1f} audio s/s<br>CER %{y:.2%}<br>"
+            "%{customdata:.1f} MB<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=title or f"Quantized variants: speed, error ({error}), size (marker area)",
+        xaxis_title="throughput (audio seconds per second)",
+        yaxis_title="CER",
+        yaxis_tickformat=".1%",
+    )
+    return figure
 
 
 def _rate_bars(frame: pd.DataFrame, labels: list[str], title: str, axis: str) -> Figure:

@@ -21,6 +21,7 @@ NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
 #: widgets tour: run here too, its figures are widgets).
 WORKFLOWS = {"01_transcribe": 1, "02_speak": 2, "03_evaluate": 3, "04_finetune": 2, "05_adapt": 1}
 WORKFLOWS["06_live"] = 2  # the word timeline and the latency histogram
+WORKFLOWS["07_quantize"] = 2  # the variants measured here, and the committed benchmark
 #: Key numbers each notebook records with speechlab.record (metrics.json, `speechlab runs`).
 RECORDED = {
     "00_tour": {"wer", "cer", "speech_seconds"},
@@ -30,6 +31,7 @@ RECORDED = {
     "04_finetune": {"cer_heldout", "cer_heldout-voice", "wer_heldout"},
     "05_adapt": {"domain_cer_none", "domain_cer_head", "general_cer_encoder"},
     "06_live": {"partials", "finals", "latency_p50_ms", "latency_p95_ms"},
+    "07_quantize": {"fp32_cer", "onnx-int8-dynamic_cer", "onnx-int8-dynamic_throughput"},
 }
 #: Demo output left in the run folder, MB (measured 2026-11-28: 22.3 and 64.3 MB, from 107 and
 #: 170 MB before the checkpoints and best/ copies were dropped; 05 keeps three 21 MB models).

@@ -58,6 +58,8 @@ def test_speechlab_quantize_is_the_function_and_lists_the_methods():
         "onnx-int8-dynamic",
         "onnx-int8-static",
         "onnx-int4",
+        "qat-int8",
+        "qat-int4",
     ]
 
 
@@ -213,7 +215,8 @@ def test_a_tts_model_is_refused(tmp_path):
 
 #: The issue's targets, in CER points above fp32: PTQ int8 <= 0.5, int4 <= 1.0. Measured
 #: 2026-11-28 on these 6 clips: fp32 0.0390; fp16 0.0390, bf16 0.0390, torch-int8-dynamic
-#: 0.0346, onnx-int8-dynamic 0.0346, onnx-int8-static (minmax) 0.0390, onnx-int4 0.0346.
+#: 0.0346, onnx-int8-dynamic 0.0346, onnx-int8-static (minmax) 0.0390, onnx-int4 0.0346;
+#: qat-int8 and qat-int4 (6 steps on the calibration sentences) 0.0346.
 CER_SLACK = {
     "fp16": 0.005,
     "bf16": 0.005,
@@ -221,6 +224,15 @@ CER_SLACK = {
     "onnx-int8-dynamic": 0.005,
     "onnx-int8-static": 0.005,
     "onnx-int4": 0.01,
+    "qat-int8": 0.005,
+    "qat-int4": 0.01,
+}
+#: QAT fine-tunes briefly on the 8 calibration sentences (training-side, never the clips).
+QAT_OPTIONS = {
+    "steps": 6,
+    "batch_size": 4,
+    "learning_rate": 1e-5,
+    "config": {"threads": 2, "group_batches": 2, "checkpoint_every": 0},
 }
 
 
@@ -263,6 +275,8 @@ def fp32_cer(real_store_home, polish_set) -> float:
 def test_each_method_on_real_weights(method, real_store_home, polish_set, fp32_cer, tmp_path):
     clips, references, calibration = polish_set
     options = {"measure": False} if method == "bf16" else {}
+    if method.startswith("qat-"):
+        options = {**QAT_OPTIONS, "train": str(calibration), "work_dir": str(tmp_path / "qat")}
     out = speechlab.quantize(
         real_store_home / "models" / SMALL,
         method,
@@ -281,8 +295,10 @@ def test_each_method_on_real_weights(method, real_store_home, polish_set, fp32_c
         assert summary["seconds"] > 8
     recognizer = load_asr(out)
     assert recognizer.runtime == {"torch-int8-dynamic": "torch-int8"}.get(
-        method, "onnx" if method.startswith("onnx") else "speechlab"
+        method, "onnx" if method.startswith(("onnx", "qat")) else "speechlab"
     )
+    if method.startswith("qat-"):
+        assert recipe["notes"]["qat"]["steps"] == QAT_OPTIONS["steps"]
     cer = _cer(recognizer, clips, references)
     print(f"\n{method}: CER {cer:.4f} (fp32 {fp32_cer:.4f})")
     assert cer <= fp32_cer + CER_SLACK[method]

@@ -54,7 +54,9 @@ def load_asr(
     For both: ``device`` (``"cpu"``, ``"cuda"``), ``threads``, ``language`` (Whisper decodes
     in it, None detects; a CTC model records it as the language it hears).
 
-    CTC models only (None keeps the default): ``dtype`` (``"float16"``, ``"bfloat16"``),
+    CTC models only (None keeps the default): ``dtype`` (``"float32"``, ``"float16"``,
+    ``"bfloat16"``; None: float32 on a CPU even for a checkpoint stored in half precision,
+    the stored dtype on a GPU, the method's dtype for a folder from ``speechlab.quantize``),
     ``runtime`` (``"auto"``, ``"speechlab"``, ``"transformers"``, ``"onnx"``: ONNX Runtime,
     chosen by ``"auto"`` for a folder holding an ``.onnx`` export), LM beam search (``lm``,
     ``decoder`` ``"auto"|"greedy"|"beam"``, ``alpha``, ``beta``, ``beam_width``,

@@ -27,6 +27,13 @@ def quantize_command(
         str | None,
         typer.Option(help="Calibration audio (onnx-int8-static): a .tsv/.csv manifest or folder."),
     ] = None,
+    train: Annotated[
+        str | None,
+        typer.Option(
+            help="Training audio with transcripts (qat-int8, qat-int4): a .tsv/.csv manifest "
+            "or a folder of audio + .txt."
+        ),
+    ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
@@ -41,6 +48,8 @@ def quantize_command(
     from speechlab.quantization import quantize
 
     options = parse_options(option or [])
+    if train is not None:
+        options["train"] = train
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         folder = quantize(model, method, out, calibration, **options)

@@ -15,13 +15,15 @@ __all__ = ["METHODS", "Method", "find_method"]
 @dataclass(frozen=True)
 class Method:
     """One method: its name, what it writes, the options it takes (with defaults), whether
-    it needs calibration audio, and the ``"module:function"`` that writes the folder."""
+    it needs calibration audio or training data, and the ``"module:function"`` that writes
+    the folder."""
 
     name: str
     summary: str
     writer: str
     options: dict[str, Any] = field(default_factory=dict)
     calibrated: bool = False
+    trains: bool = False  # fine-tunes on training data before quantizing (qat-*)
 
     def write(self) -> Callable[..., dict[str, Any]]:
         """The function that writes this method's folder (imported on first use)."""
@@ -41,7 +43,19 @@ class Method:
 
 _TORCH = "speechlab.quantization.torch_methods"
 _ONNX = "speechlab.quantization.onnx_methods"
+_QAT = "speechlab.quantization.qat_method"
 _CALIBRATION_OPTIONS = {"max_utterances": 32, "language": None}
+#: The fine-tuning settings of the qat-* methods (``config``: any other TrainConfig key).
+_QAT_OPTIONS = {
+    "train": None,
+    "eval": None,
+    "steps": 500,
+    "learning_rate": 2e-5,
+    "batch_size": 8,
+    "strategy": "encoder",
+    "work_dir": None,
+    "config": {},
+}
 
 #: Every method, by name, in the order ``speechlab quantize --help`` lists them.
 METHODS: dict[str, Method] = {
@@ -84,6 +98,20 @@ METHODS: dict[str, Method] = {
             "ONNX Runtime int4 weight-only (MatMulNBits, block-wise)",
             f"{_ONNX}:int4",
             {"block_size": 32, "symmetric": True, "accuracy_level": 4},
+        ),
+        Method(
+            "qat-int8",
+            "quantization-aware fine-tuning on audio you give (train=...), then int8",
+            f"{_QAT}:qat",
+            {"target": "onnx-int8-dynamic", **_QAT_OPTIONS},
+            trains=True,
+        ),
+        Method(
+            "qat-int4",
+            "quantization-aware fine-tuning on audio you give (train=...), then int4",
+            f"{_QAT}:qat",
+            {"target": "onnx-int4", **_QAT_OPTIONS},
+            trains=True,
         ),
     )
 }

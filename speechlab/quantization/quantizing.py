@@ -47,7 +47,10 @@ def quantize(
 
     Methods (``speechlab.quantization.METHODS``): ``fp16``, ``bf16``, ``torch-int8-dynamic``,
     ``onnx-int8-dynamic``, ``onnx-int8-static`` (needs ``calibration``: a manifest, a folder
-    or a datasets Dataset), ``onnx-int4``. ``options`` are the method's (an unknown one is a
+    or a datasets Dataset), ``onnx-int4``, and the quantization-aware ``qat-int8`` and
+    ``qat-int4`` (need ``train=``, training audio with transcripts: they fine-tune for
+    ``steps`` with the rounding simulated, then quantize; the run stays in ``work_dir``,
+    default ``<out>.qat-training``, and resumes). ``options`` are the method's (an unknown one is a
     :class:`QuantizationError` listing them). ``speechlab.load_asr(out)`` opens the result.
     """
     chosen = find_method(method)
@@ -55,6 +58,12 @@ def quantize(
     source = resolve(model)
     _check_source(source)
     target = new_model_folder(out, what="quantized model")
+    if chosen.trains:
+        from speechlab.quantization.qat_method import check_training_data
+
+        check_training_data(chosen.name, settings)
+        if settings["work_dir"] is None:  # the training run, kept for resume and inspection
+            settings["work_dir"] = str(target.with_name(target.name + ".qat-training"))
     calibration_summary = None
     calibration_set = None
     if chosen.calibrated:
@@ -155,4 +164,6 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
         return [_jsonable(v) for v in value]
-    return value
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value) if isinstance(value, os.PathLike) else f"<{type(value).__name__}>"

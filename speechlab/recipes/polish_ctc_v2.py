@@ -250,14 +250,21 @@ def make_corpora(
     threads: int | None = 1,
     progress: bool = True,
     log: Any = print,
+    only: Sequence[str] | None = None,
 ) -> dict[str, Path]:
-    """Synthesise (or finish) every corpus; returns the manifests, plus ``train`` and
-    ``validation`` (the joined training and validation corpora)."""
+    """Synthesise (or finish) every corpus (or the ones named in ``only``); returns the
+    manifests, plus ``train`` and ``validation`` (the joined training and validation
+    corpora) when every corpus was made."""
     from speechlab.train.publish import merge_manifests
     from speechlab.train.synth import synth_plans
 
     work = Path(work_dir)
     plans = corpus_plans(recipe, work_texts(recipe, work))
+    if only is not None:
+        unknown = sorted(set(only) - set(plans))
+        if unknown:
+            raise ConfigError(f"No corpus named {unknown}; the recipe has {', '.join(plans)}.")
+        plans = {name: plan for name, plan in plans.items() if name in only}
     engines: dict[str, Any] = {}
     manifests: dict[str, Path] = {}
     for name, corpus in plans.items():
@@ -277,7 +284,7 @@ def make_corpora(
             + (f", {rate:.1f} items/min" if result.written else "")
         )
         manifests[name] = result.manifest
-    for joined, parts in (("train", "train-"), ("validation", "valid-")):
+    for joined, parts in (("train", "train-"), ("validation", "valid-")) if only is None else ():
         members = [manifests[n] for n in manifests if n.startswith(parts)]
         if members:
             manifests[joined] = work / f"{joined}.tsv"

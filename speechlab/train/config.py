@@ -53,6 +53,7 @@ RESUME_KEYS = (
     "batch_size",
     "grad_accum",
     "seed",
+    "qat",
 )
 _FLOATS = {
     "learning_rate",
@@ -117,6 +118,9 @@ class TrainConfig:
     lora_alpha: float = 16.0
     lora_dropout: float = 0.0
     lora_targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
+    # quantization-aware training for a post-training method (speechlab.train.qat):
+    # torch-int8-dynamic, onnx-int8-dynamic or onnx-int4; the run also writes model-quantized/
+    qat: str | None = None
     # optimisation
     max_steps: int = 1000
     batch_size: int = 8
@@ -221,6 +225,10 @@ class TrainConfig:
         for name in ("mask_time_prob", "mask_feature_prob", "layerdrop", "lora_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
+        if self.qat is not None:
+            from speechlab.train.qat_methods import check_qat
+
+            check_qat(self.qat, self.strategy)
         if self.strategy == "adapter" and (self.lora_r < 1 or not self.lora_targets):
             raise ConfigError("The adapter strategy needs lora_r >= 1 and some lora_targets.")
         check_choices(self.speeds, self.noise_snr_db, self.noise_colors)

@@ -207,11 +207,16 @@ def export_model(
     model: Any, folder: Path, vocab: Vocab, *, normalize: bool = True, sample_rate: int = 16_000
 ) -> Path:
     """A standard transformers folder (safetensors, config, tokenizer and feature-extractor
-    files) that ``speechlab.load_asr`` and ``AutoModelForCTC`` open; LoRA is merged in."""
+    files) that ``speechlab.load_asr`` and ``AutoModelForCTC`` open; LoRA is merged in, and
+    a quantization-aware model is written without its fake-quantizers (float weights)."""
     if hasattr(model, "module") and type(model).__name__ == "DistributedDataParallel":
         model = model.module
     if hasattr(model, "merge_and_unload"):
         model = copy.deepcopy(model).merge_and_unload()
+    from speechlab.train.qat import is_qat, strip_qat
+
+    if is_qat(model):  # the float weights; the post-training method rounds them as training did
+        model = strip_qat(copy.deepcopy(model))
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     vocab.save(folder, normalize=normalize, sample_rate=sample_rate)
