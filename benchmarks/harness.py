@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS_GLOB = "benchmarks/results"
 THREADS = 2
 #: CPU features that change how fast int8/bf16/fp32 kernels run, recorded with every result.
 CPU_FLAGS = (
@@ -85,14 +86,25 @@ def machine() -> dict:
 
 
 def commit() -> str:
-    """The git commit the benchmark code was run from (``+dirty`` with local changes)."""
+    """The git commit the benchmark code was run from (``+dirty`` with local changes outside
+    ``benchmarks/results/``)."""
     root = Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # results are this folder's output, not its code: a results file changed by an
+            # earlier benchmark does not make the code that runs now "dirty"
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                f":!{RESULTS_GLOB}",
+            ],
             cwd=root,
             capture_output=True,
             text=True,

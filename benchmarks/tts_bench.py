@@ -368,8 +368,9 @@ def write_markdown(results: dict) -> None:
         f"{THREADS} threads. kokoro-onnx 0.6.1 has no Polish: it gets speechlab's "
         "phonemes for the Polish paragraph. speechlab opens the file with its int8 "
         "convolutions rewritten in memory as signed-weight `MatMulInteger` (`fast_int8=True`, "
-        "the default; bit-identical integer arithmetic); the `fast_int8=False` row runs the "
-        "graph as stored.",
+        "the default; bit-identical integer arithmetic) where the CPU makes that exact "
+        "(VNNI/AMX); the `fast_int8=False` row runs the graph as stored. "
+        + _rewrite_line(r.get("speechlab")),
         "",
         *_headline_lines(r.get("headline")),
         "## Single runs (details; not quoted as ratios)",
@@ -425,6 +426,19 @@ def write_markdown(results: dict) -> None:
             lines.append(f"- peak RSS {label}: {r[part]['peak_rss_mb']:.0f} MB")
     lines += _runtime_rows(r)
     (OUT["dir"] / f"{OUT['name']}.md").write_text("\n".join(lines) + "\n")
+
+
+def _rewrite_line(part: dict | None) -> str:
+    """Whether the int8 rewrite applied on the machine the speechlab row ran on."""
+    if not part or "rewritten_convs" not in part:
+        return ""
+    n = part["rewritten_convs"]
+    if n:
+        return f"On this machine it rewrote {n} convolutions."
+    return (
+        "On this machine it rewrote nothing (no VNNI or AMX: the rewrite would not be exact), "
+        "so speechlab and the `fast_int8=False` row run the same graph as kokoro-onnx."
+    )
 
 
 def _range(s: dict, scale: float = 1.0, digits: int = 2) -> str:
