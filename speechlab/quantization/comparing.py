@@ -8,7 +8,9 @@ table = compare_variants(
 )
 ```
 
-For each variant: weight file size, load time, transcription throughput (audio seconds per
+For each variant: weight file size, load time, the process's peak RSS after transcribing and
+evaluating (meaningful when each variant runs in a process of its own, as in the benchmark),
+transcription throughput (audio seconds per
 second, median of ``repeats`` runs after a warm-up) on ``clips``, CER/WER with 95 % CIs on
 each evaluation set, the CER change against the ``reference`` variant, and how often its
 frame-wise argmax agrees with the reference's on ``clips``. ``speechlab.plots.quant_tradeoff``
@@ -18,6 +20,7 @@ draws the table; ``benchmarks/quant_bench.py`` runs each variant in its own proc
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -103,8 +106,10 @@ def measure_variant(
         row[f"{name}_wer"] = summary["wer"]
         row[f"{name}_wer_ci"] = list(summary["wer_ci"])
         row[f"{name}_utterances"] = summary["utterances"]
-    if keep_log_probs:
-        row["log_probs"] = recognizer.log_probs(waves)
+    # the process's peak so far: a variant's own when it is measured in a process of its own
+    row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if keep_log_probs:  # one clip at a time: a batch of every clip would set the peak
+        row["log_probs"] = [recognizer.log_probs([w])[0] for w in waves]
     return row
 
 
