@@ -300,3 +300,28 @@ def test_a_datasets_dataset_gives_the_folders_transcripts(real_store, tmp_path):
     folder, dataset = _manifest(tmp_path / "folder"), _manifest(tmp_path / "dataset")
     assert [r["id"] for r in dataset] == [r["id"] for r in folder]
     assert [r["text"] for r in dataset] == [r["text"] for r in folder]
+
+
+@pytest.mark.slow
+@pytest.mark.realweights
+@pytest.mark.timeout(1500)
+def test_a_streamed_dataset_on_ray_gives_the_folders_transcripts(cluster, real_store, tmp_path):
+    """Ray engine: a datasets IterableDataset (streamed, read in windows as it comes) gives
+    the rows the local engine gives for the folder it was built from."""
+    datasets = pytest.importorskip("datasets")
+    few = _clips(tmp_path / "few", n=5, broken=False)
+    files = sorted(str(p) for p in few.glob("*.wav"))
+    ds = datasets.Dataset.from_dict({"audio": files}).cast_column("audio", datasets.Audio())
+    streamed = ds.to_iterable_dataset()
+    assert isinstance(streamed, datasets.IterableDataset)
+    options = {"model_options": FP32, "batch_size": 2, "progress": False}
+    transcribe_corpus(CTC, few, tmp_path / "folder", **options)
+    run = transcribe_corpus(
+        CTC, streamed, tmp_path / "ray", engine="ray", address=cluster, actors=2, threads=1,
+        window=2, **options,
+    )  # fmt: skip
+    folder, ray_rows = _manifest(tmp_path / "folder"), _manifest(tmp_path / "ray")
+    assert run.transcribed == 5 and run.errors == 0
+    assert [r["id"] for r in ray_rows] == [r["id"] for r in folder]
+    assert [r["text"] for r in ray_rows] == [r["text"] for r in folder]
+    assert all(r["text"] for r in ray_rows)
