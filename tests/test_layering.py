@@ -38,13 +38,13 @@ FLOORS: dict[str, int] = {
     # workflows
     "eval": 2,
     "train": 2,
-    "quantization": 2,
     "scale": 2,
     "notebook_runs": 2,
     "run_history": 2,
     "selfcheck": 2,
-    # recipes: the one floor that combines train and eval
+    # combining train and eval: recipes; quantization (QAT fine-tunes, comparisons score)
     "recipes": 3,
+    "quantization": 3,
     # surfaces
     "widgets": 4,
     "plots": 4,

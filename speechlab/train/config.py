@@ -119,7 +119,7 @@ class TrainConfig:
     lora_dropout: float = 0.0
     lora_targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
     # quantization-aware training for a post-training method (speechlab.train.qat):
-    # torch-int8-dynamic, onnx-int8-dynamic or onnx-int4; the run also writes model-quantized/
+    # torch-int8-dynamic, onnx-int8-dynamic or onnx-int4 (then speechlab.quantize with it)
     qat: str | None = None
     # optimisation
     max_steps: int = 1000

@@ -15,8 +15,9 @@ What ``out_dir`` receives:
   ``keep_checkpoints`` kept); a rerun with the same ``out_dir`` resumes from the newest and
   ends with the weights an uninterrupted run would have (same data order, augmentation,
   dropout and SpecAugment draws), losing at most the steps since that checkpoint;
-* ``model-quantized/`` — with ``qat: METHOD`` (quantization-aware training, see
-  :mod:`speechlab.train.qat`): ``model/`` written by ``speechlab.quantize`` with METHOD;
+* with ``qat: METHOD`` (quantization-aware training, :mod:`speechlab.train.qat`), ``model/``
+  holds the float weights trained under METHOD's rounding; ``speechlab.quantize(model/,
+  METHOD, out)`` writes the real quantized model (the ``qat-*`` methods do both steps);
 * ``metrics.csv`` (step, loss, lr, cer, elapsed), ``vocab/``, ``config.yaml``,
   ``result.json``.
 
@@ -88,7 +89,6 @@ from speechlab.train.vocab import Vocab
 __all__ = ["StepInfo", "TrainResult", "finetune"]
 
 RESULT_FILE = "result.json"
-QUANTIZED_DIR = "model-quantized"
 TRAINING_FILE = "speechlab-training.json"
 
 
@@ -124,7 +124,6 @@ class TrainResult:
     total_parameters: int
     world_size: int
     data: str  # what length filtering kept and left out
-    quantized_dir: Path | None = None  # qat runs: model-quantized/, the real int8/int4 model
     train_seconds: float = 0.0  # wall time of training (evaluations included), all resumes
 
     def to_dict(self) -> dict[str, Any]:
@@ -344,8 +343,6 @@ class _Trainer:
                     self.on_step(StepInfo(self.step, loss, lr, cer, dist.rank, self.model))
         if dist.main:
             self._export(self.out / "model", final=True)
-            if cfg.qat is not None:
-                self._write_quantized()
         dist.barrier()
         result = self._result(loss)
         if dist.main:
@@ -462,23 +459,12 @@ class _Trainer:
         (partial / TRAINING_FILE).write_text(json.dumps(info, indent=2, default=str))
         replace_folder(partial, folder)
 
-    def _write_quantized(self) -> None:
-        """``model-quantized/``: the exported model through the post-training method the
-        run was trained for (``qat``), which reproduces the rounding the run learned under."""
-        from speechlab.quantization import quantize
-
-        folder = self.out / QUANTIZED_DIR
-        if folder.exists():
-            shutil.rmtree(folder)
-        quantize(self.out / "model", str(self.cfg.qat), folder, progress=self.cfg.progress)
-
     def _result(self, loss: float | None) -> TrainResult:
         params = list(self.model.parameters())
         return TrainResult(
             out_dir=self.out,
             model_dir=self.out / "model",
             best_dir=self.out / "best" if self.best_step is not None else None,
-            quantized_dir=self.out / QUANTIZED_DIR if self.cfg.qat is not None else None,
             best_cer=self.best_cer,
             best_step=self.best_step,
             steps=self.step,
