@@ -240,6 +240,7 @@ def work_variant(part: str) -> dict:
     import torch
 
     from speechlab.quantization import measure_variant
+    from speechlab.quantization.comparing import argmax_agreement
 
     torch.set_num_threads(THREADS)
     family = part.split("_", 1)[0]
@@ -264,9 +265,7 @@ def work_variant(part: str) -> dict:
     if reference.is_file():
         saved = np.load(reference)
         ref = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-        pairs = list(zip(ref, log_probs, strict=True))
-        same = sum(int((a[: len(b)] == b.argmax(-1)[: len(a)]).sum()) for a, b in pairs)
-        row["argmax_agreement"] = same / sum(min(len(a), len(b)) for a, b in pairs)
+        row["argmax_agreement"] = argmax_agreement(ref, log_probs)
     row.pop("model")
     return {**row, "clips": len(waves)}  # peak_rss_mb: measured before the argmax pass
 

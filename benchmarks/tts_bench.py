@@ -373,11 +373,11 @@ def write_markdown(results: dict) -> None:
         + _rewrite_line(r.get("speechlab")),
         "",
         *_headline_lines(r.get("headline")),
-        "## Single runs (details; not quoted as ratios)",
+        "## Single runs (details: one run each, possibly at different times; compare "
+        "speeds only in the headline)",
         "",
-        "| text | system | wall s | audio s | throughput (audio s / s) | first audio (stream) "
-        "| wall vs peer (one run) |",
-        "|---|---|---|---|---|---|---|",
+        "| text | system | wall s | audio s | throughput (audio s / s) | first audio (stream) |",
+        "|---|---|---|---|---|---|",
     ]
     for lang in TEXTS:
         for part, label in (
@@ -388,9 +388,6 @@ def write_markdown(results: dict) -> None:
             if part not in r:
                 continue
             row = r[part][lang]
-            ratio = ""
-            if part.startswith("speechlab") and "kokoro_onnx" in r:
-                ratio = f"{r['kokoro_onnx'][lang]['wall_seconds'] / row['wall_seconds']:.2f}×"
             first = f"{1000 * row['first_audio_seconds']:.0f} ms"
             if "first_audio_quick_seconds" in row:
                 first += (
@@ -402,7 +399,7 @@ def write_markdown(results: dict) -> None:
                 first += ")"
             lines.append(
                 f"| {lang} | {label} | {row['wall_seconds']:.2f} | {row['audio_seconds']:.1f} | "
-                f"{row['throughput']:.2f} | {first} | {ratio} |"
+                f"{row['throughput']:.2f} | {first} |"
             )
     lines.append("")
     if "speechlab" in r and "wall_seconds_serial" in r["speechlab"][next(iter(TEXTS))]:
@@ -525,24 +522,22 @@ def _runtime_rows(r: dict) -> list[str]:
         "",
         "The torch backend on `kokoro-82m-int8-torch` (the int8 file imported into `KModel`, "
         "float32 weights) and speechlab's own ONNX exports of it (`speechlab export tts`), "
-        "beside the store's int8 file; same voice, texts and threads.",
+        "beside the store's int8 file run by speechlab; same voice, texts and threads; one run "
+        "each.",
         "",
-        "| text | runtime | wall s | audio s | throughput (audio s / s) | first audio (stream) "
-        "| wall vs store int8 |",
-        "|---|---|---|---|---|---|---|",
+        "| text | runtime | wall s | audio s | throughput (audio s / s) | first audio (stream) |",
+        "|---|---|---|---|---|---|",
     ]
     for lang in next(iter(r[p] for p in parts if "skipped" not in r[p]), {}):
         if lang == "peak_rss_mb":
             continue
-        for part in ("speechlab", "kokoro_onnx", *parts):
+        for part in ("speechlab", *parts):
             if part not in r or "skipped" in r[part] or lang not in r[part]:
                 continue
             row = r[part][lang]
-            base = r.get("speechlab", {}).get(lang)
-            ratio = f"{base['wall_seconds'] / row['wall_seconds']:.2f}×" if base else ""
             lines.append(
                 f"| {lang} | {part} | {row['wall_seconds']:.2f} | {row['audio_seconds']:.1f} | "
-                f"{row['throughput']:.2f} | {1000 * row['first_audio_seconds']:.0f} ms | {ratio} |"
+                f"{row['throughput']:.2f} | {1000 * row['first_audio_seconds']:.0f} ms |"
             )
     lines.append("")
     for part in parts:

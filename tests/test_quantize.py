@@ -22,6 +22,7 @@ from speechlab.cli import app
 from speechlab.cli.quantize import parse_options
 from speechlab.errors import ChecksumError, DatasetError, OutputError, SpeechlabError
 from speechlab.quantization import METHODS, AlreadyQuantizedError, QuantizationError
+from speechlab.quantization.comparing import argmax_agreement
 from speechlab.quantization.torch_methods import cpu_has_fast_bf16
 from speechlab.store import MANIFEST, verify_folder
 from speechlab.textnorm import model_card
@@ -201,6 +202,20 @@ def test_a_failed_quantization_leaves_no_folder(tiny_ctc_dir, tmp_path, monkeypa
         speechlab.quantize(tiny_ctc_dir, "fp16", tmp_path / "half", progress=False)
     assert not (tmp_path / "half").exists()
     assert _leftovers(tmp_path) == []
+
+
+def test_argmax_agreement_takes_log_probs_or_saved_label_ids():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((10, 5))
+    b = a.copy()
+    b[:3] = -b[:3]  # different best labels (almost surely) on the first three frames
+    changed = int((a[:3].argmax(-1) != b[:3].argmax(-1)).sum())
+    assert changed == 3
+    # clips of unequal length are compared over their common frames
+    assert argmax_agreement([a], [b[:8]]) == pytest.approx(5 / 8)
+    assert argmax_agreement([a.argmax(-1)], [b]) == pytest.approx(7 / 10)
+    assert argmax_agreement([a, a], [a, b]) == pytest.approx(17 / 20)
+    assert np.isnan(argmax_agreement([], []))
 
 
 def test_a_tts_model_is_refused(tmp_path):

@@ -163,13 +163,20 @@ def compare_variants(
 
 
 def argmax_agreement(reference: Sequence[np.ndarray], other: Sequence[np.ndarray]) -> float:
-    """Share of frames (over all clips) where two models' most likely label is the same."""
+    """Share of frames (over all clips) where two models' most likely label is the same.
+
+    Each clip is given as ``(frames, labels)`` log-probabilities or as ``(frames,)`` label
+    ids (a saved reference argmax)."""
     same = total = 0
     for a, b in zip(reference, other, strict=True):
         frames = min(len(a), len(b))
-        same += int((a[:frames].argmax(-1) == b[:frames].argmax(-1)).sum())
+        same += int((_labels(a[:frames]) == _labels(b[:frames])).sum())
         total += frames
     return same / total if total else float("nan")
+
+
+def _labels(frames: np.ndarray) -> np.ndarray:
+    return frames if frames.ndim == 1 else frames.argmax(-1)
 
 
 def committed_table_path() -> Path | None:
