@@ -15,7 +15,7 @@ then measured in a fresh process, so peak RSS is the variant's own):
   ``heldout-espeak`` (200 held-out generator sentences). Throughput: the ASR benchmark's
   mixed-length real clips (20 English cuts of 1-30 s + 2 Polish), batch 8, median of 3.
 * ``xl_*`` — the xlsr-53 large architecture (random init: size and speed only) in fp32,
-  torch int8, ONNX fp32, ONNX int8 and int4, on the first 8 clips (61 s), median of 2.
+  torch int8, ONNX fp32, ONNX int8 and int4, on the first 8 clips (39 s), median of 2.
 * ``whisper_*`` — whisper-base through CTranslate2's CPU compute types (same weights): speed
   on the same clips and WER against their transcripts.
 * ``kokoro`` — collected, not measured here: Kokoro-82M's fp32/fp16/int8 exports from
@@ -323,7 +323,7 @@ def work_kokoro() -> dict:
             "megabytes": export.get(dtype, {}).get("megabytes"),
             "log_mel_db_vs_torch": export.get(dtype, {}).get("log_mel_db"),
             "roundtrip_cer": trip.get(f"export_{dtype}", {}).get("cer"),
-            "throughput": speed.get("throughput"),
+            "throughput": speed.get("pl", {}).get("throughput"),  # the Polish paragraph
             "peak_rss_mb": speed.get("peak_rss_mb"),
         }
     return {"rows": rows, "sources": ["results/kokoro_import.json", "results/tts_bench.json"]}
@@ -443,7 +443,8 @@ def write_markdown(results: dict) -> None:
             "",
             "From `results/kokoro_import.json` (size, log-mel distance to torch, Whisper round "
             "trip CER on 12 Polish sentences) and `results/tts_bench.json` (throughput in audio "
-            "s/s, peak RSS); each part's machine is recorded there.",
+            "s/s on the Polish paragraph, one run; peak RSS); each part's machine is recorded "
+            "there.",
             "",
             "| export | MB | log-mel dB vs torch | round-trip CER % | audio s/s | peak RSS MB |",
             "|---|---:|---:|---:|---:|---:|",

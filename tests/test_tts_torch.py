@@ -233,7 +233,7 @@ def test_real_torch_backend_is_as_intelligible_as_the_onnx_one(real_torch_kokoro
             tts, whisper, POLISH_SENTENCES, voices=["jm_kumo"], lang="pl", progress=False, n_boot=0
         )
         cer[name] = float(result.table.iloc[0]["cer"])
-    assert cer["torch"] <= cer["onnx"] + 0.03, cer  # measured: torch 0.130, onnx 0.134
+    assert cer["torch"] <= cer["onnx"] + 0.03, cer  # measured: torch 0.125-0.130, onnx 0.134
 
 
 @pytest.mark.realweights
