@@ -22,6 +22,9 @@ Parts
                       utterance (60 s of sentences 0.25 s apart, no pause; no VAD and no
                       endpoints, one final at the end): what the kept state saves when the
                       naive baseline's utterance grows long.
+* ``vad_batch``       batch ``transcribe()`` of the paused stream's file with and without
+                      ``vad=True`` (speechlab-pl-ctc-small: 3 alternating runs each;
+                      whisper-base: one run each): the time the VAD saves on a file with pauses.
 
 Metrics: partial latency (wall time from the arrival of the last audio a partial covers to
 its emission) p50/p95; RTF (wall time inside the model's decoding steps per audio second);
@@ -63,6 +66,7 @@ PARTS = [
     "xlsr53_large",
     "ctc_speechlab_continuous",
     "ctc_naive_continuous",
+    "vad_batch",
 ]
 CTC = "speechlab-pl-ctc-small"
 RATE = 16_000
@@ -293,6 +297,50 @@ def work_xlsr53_large(hops: list[float], seconds: float) -> dict:
     return {"hops": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
 
 
+def work_vad_batch() -> dict:
+    """Batch transcription of the paused stream with and without the VAD."""
+    import speechlab
+    from speechlab.asr.base import BATCH_VAD
+    from speechlab.asr.vad import speech_regions
+    from speechlab.audio import Audio
+
+    path, reference = stream_file()
+    audio = speechlab.load(path)
+    regions = list(speech_regions([audio.samples], BATCH_VAD))
+    out: dict = {
+        "audio_seconds": audio.duration,
+        "speech_seconds": sum(len(r.samples) for r in regions) / RATE,
+        "regions": len(regions),
+    }
+    models = {
+        "speechlab-pl-ctc-small": (_ctc, 3),
+        "whisper-base": (
+            lambda: speechlab.load_asr("whisper-base", language="pl", threads=THREADS),
+            1,
+        ),
+    }
+    for name, (load, repeats) in models.items():
+        asr = load()
+        asr.transcribe(Audio(audio.samples[: 5 * RATE], RATE), progress=False)  # warm-up
+        seconds: dict[bool, list[float]] = {False: [], True: []}
+        texts: dict[bool, str] = {}
+        for _ in range(repeats):
+            for vad in (False, True):
+                began = time.perf_counter()
+                texts[vad] = asr.transcribe(str(path), progress=False, vad=vad).text
+                seconds[vad].append(time.perf_counter() - began)
+        out[name] = {
+            "whole_seconds": float(np.median(seconds[False])),
+            "vad_seconds": float(np.median(seconds[True])),
+            "runs": repeats,
+            "whole_vs_reference": _scores(reference, texts[False]),
+            "vad_vs_reference": _scores(reference, texts[True]),
+        }
+        print(f"vad_batch {name}: {out[name]}", file=sys.stderr, flush=True)
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
 def naive_engine(recognizer: Any) -> Any:
     """A StreamEngine that runs ``recognizer.transcribe`` over the whole utterance so far
     every ``NAIVE_HOP_S``: nothing kept between hops, nothing committed early."""
@@ -489,6 +537,28 @@ def write_markdown(results: dict) -> None:
             "|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [_row(LABELS[p.removesuffix("_continuous")], r[p]) for p in continuous]
+    if "vad_batch" in r:
+        v = r["vad_batch"]
+        lines += [
+            "",
+            f"Batch `transcribe()` of the same {v['audio_seconds']:.0f} s file with and without "
+            f"`vad=True` (the VAD finds {v['regions']} speech regions, "
+            f"{v['speech_seconds']:.0f} s; regions end after 1 s of silence):",
+            "",
+            "| model | without VAD (s) | with VAD (s) | saved | WER / CER vs text given, "
+            "without / with | runs (median) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name in ("speechlab-pl-ctc-small", "whisper-base"):
+            if name in v:
+                m = v[name]
+                whole, gated = m["whole_vs_reference"], m["vad_vs_reference"]
+                lines.append(
+                    f"| {name} | {m['whole_seconds']:.1f} | {m['vad_seconds']:.1f} | "
+                    f"{100 * (1 - m['vad_seconds'] / m['whole_seconds']):.0f} % | "
+                    f"{whole['wer']:.3f} / {whole['cer']:.3f} → {gated['wer']:.3f} / "
+                    f"{gated['cer']:.3f} | {m['runs']} |"
+                )
     if "xlsr53_large" in r:
         x = r["xlsr53_large"]
         lines += [
@@ -571,6 +641,7 @@ def main() -> None:
             "xlsr53_large": lambda: work_xlsr53_large(hops, args.xlsr_seconds),
             "ctc_speechlab_continuous": lambda: work_ctc_speechlab(continuous=True),
             "ctc_naive_continuous": lambda: work_ctc_naive(continuous=True),
+            "vad_batch": work_vad_batch,
         }
         print(json.dumps(workers[args.worker]()))
         return
