@@ -13,6 +13,12 @@ Whisper segment that lies within the committed words. The committed words before
 point leave the buffer as a Final, so finals come at Whisper's own segment ends, at VAD
 endpoints and at the end of the stream. At an endpoint the remaining audio is decoded once
 more and all of its words are committed.
+
+When consecutive hypotheses keep disagreeing, nothing is committed and nothing can be
+trimmed; Whisper hears 30 s at most, and a longer buffer is decoded window by window, ever
+slower. So once the buffer outgrows ``buffer_s`` by ``_FORCE_AFTER_S`` (10 s, never past
+28 s), the latest hypothesis is committed up to its last segment end within ``buffer_s``
+(or up to ``buffer_s`` when no segment ends there) and the buffer is cut at that point.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ __all__ = ["WhisperStreamEngine"]
 _WORD_CHARS = re.compile(r"[\W_]+", re.UNICODE)
 _OVERLAP_WORDS = 5  # the longest run of re-heard committed words removed from a hypothesis
 _MIN_AUDIO = 1.0  # seconds in the buffer before the first decoding (less is too short)
+_FORCE_AFTER_S = 10.0  # buffer beyond buffer_s at which the latest hypothesis is committed
+_MAX_BUFFER_S = 28.0  # ... and never more than this (Whisper hears 30 s)
 
 
 class WhisperStreamEngine(StreamEngine):
@@ -70,8 +78,10 @@ class WhisperStreamEngine(StreamEngine):
         self.beam_size = beam_size or recognizer.beam_size
         self._hop = round(hop_s * self.sample_rate)
         self._buffer_limit = buffer_s
+        self._force_limit = min(buffer_s + _FORCE_AFTER_S, _MAX_BUFFER_S)
         self._prompt_chars = prompt_chars
         self._context = ""  # committed text whose audio has left the buffer (the prompt)
+        self.forced_trims = 0  # times the buffer was cut without agreement (all utterances)
         self.begin(0.0)
 
     # ------------------------------------------------------------------ engine
@@ -104,6 +114,8 @@ class WhisperStreamEngine(StreamEngine):
         events: list[StreamEvent] = []
         if self._end - self._audio_start > self._buffer_limit:
             events += self._trim(segment_ends)
+        if self._end - self._audio_start > self._force_limit:
+            events += self._force_trim(segment_ends)
         events.append(
             Partial(
                 tuple(self._committed + self._previous),
@@ -195,6 +207,21 @@ class WhisperStreamEngine(StreamEngine):
             self._remember(done)
         self._segment_start = cut
         return events
+
+    def _force_trim(self, segment_ends: list[Seconds]) -> list[StreamEvent]:
+        """Commit the latest hypothesis up to its last segment end within ``buffer_s`` (or
+        up to ``buffer_s``) and cut the buffer there: hypotheses that never agree must not
+        grow the buffer past what Whisper hears."""
+        limit = self._audio_start + self._buffer_limit
+        ends = [
+            t for t in segment_ends if max(self._audio_start, self._last_committed) < t <= limit
+        ]
+        cut = max(ends) if ends else max(limit, self._last_committed)
+        self._commit([w for w in self._previous if w.end <= cut])
+        self._previous = [w for w in self._previous if w.end > cut]
+        self._last_committed = cut
+        self.forced_trims += 1
+        return self._trim([cut])
 
     def _final(self, words: list[Segment], end: Seconds) -> Final:
         start = self._segment_start

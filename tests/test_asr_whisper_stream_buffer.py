@@ -1,0 +1,76 @@
+"""The Whisper stream engine's buffer stays within what Whisper hears when hypotheses never
+agree (a fake faster-whisper model: mechanics only; real weights: test_asr_whisper_stream)."""
+
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+
+import numpy as np
+
+from speechlab.asr.streaming import Final
+from speechlab.asr.whisper_stream import WhisperStreamEngine
+
+RATE = 16_000
+
+
+class Disagreeing:
+    """Transcribes any buffer as one word per second, different in every call, in segments
+    of 5 s: LocalAgreement never agrees."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.longest = 0.0
+
+    def transcribe(self, audio: np.ndarray, **_: object):
+        self.calls += 1
+        seconds = len(audio) / RATE
+        self.longest = max(self.longest, seconds)
+        segments = []
+        for start in np.arange(0.0, seconds, 5.0):
+            end = min(start + 5.0, seconds)
+            words = [
+                SimpleNamespace(
+                    word=f" w{self.calls}x{t:.0f}", start=t, end=t + 0.8, probability=1.0
+                )
+                for t in np.arange(start, end - 0.8, 1.0)
+            ]
+            segments.append(SimpleNamespace(end=end, words=words))
+        return iter(segments), SimpleNamespace(language="pl")
+
+
+def test_hypotheses_that_never_agree_cannot_grow_the_buffer_past_the_limit():
+    model = Disagreeing()
+    recognizer = SimpleNamespace(model=model, sample_rate=RATE, language="pl", beam_size=1)
+    engine = WhisperStreamEngine(recognizer, "pl", hop_s=1.0, buffer_s=15.0)
+    events = []
+    for _ in range(90):  # 90 s in 1 s blocks
+        engine.accept(np.zeros(RATE, np.float32))
+        if engine.due():
+            events += engine.step()
+    events += engine.finish()
+    assert model.longest <= 25.0 + 1.0  # buffer_s + 10 s, plus one hop
+    assert engine.forced_trims >= 3
+    finals = [e for e in events if isinstance(e, Final)]
+    assert len(finals) >= 4  # each forced cut ends a segment
+    ends = [f.end for f in finals]
+    assert ends == sorted(ends) and finals[-1].end == 90.0
+    words = [w for f in finals for w in f.words]
+    assert all(a.end <= b.start + 1e-9 for a, b in itertools.pairwise(words))
+
+
+def test_agreeing_hypotheses_never_force_a_cut():
+    class Agreeing(Disagreeing):
+        def transcribe(self, audio: np.ndarray, **kwargs: object):
+            self.calls = 0  # the same words every call
+            return super().transcribe(audio, **kwargs)
+
+    model = Agreeing()
+    recognizer = SimpleNamespace(model=model, sample_rate=RATE, language="pl", beam_size=1)
+    engine = WhisperStreamEngine(recognizer, "pl", hop_s=1.0, buffer_s=15.0)
+    for _ in range(60):
+        engine.accept(np.zeros(RATE, np.float32))
+        if engine.due():
+            engine.step()
+    assert engine.forced_trims == 0
+    assert model.longest <= 15.0 + 5.0 + 1.0  # trimmed at agreed segment ends (5 s apart)
