@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 from speechlab.asr import load_asr
+from speechlab.asr.speech_groups import JOIN_GAP_SECONDS, group_regions
 from speechlab.asr.streaming import Final
 from speechlab.asr.vad import (
     SileroVAD,
     SpeechAudio,
     SpeechEnd,
     SpeechGate,
+    SpeechRegion,
     SpeechStart,
     VadOptions,
     silero_vad_path,
@@ -121,6 +123,29 @@ def test_batch_transcription_skips_the_silence(real_store_home, padded):
     first, last = gated.words[0], gated.words[-1]
     assert truth[0][0] - 0.3 <= first.start and last.end <= truth[-1][1] + 0.3
     assert gated.duration == pytest.approx(len(samples) / 16_000)
-    alone = asr.transcribe([Audio(r.samples, 16_000) for r in regions], progress=False)
-    assert gated.text == " ".join(t.text for t in alone)  # each region decoded by itself
+    groups = group_regions(regions)
+    assert len(groups) == 1  # both sentences fit one group, joined by 0.3 s of silence
+    joined = asr.transcribe(Audio(groups[0].samples, 16_000), progress=False)
+    assert gated.text == joined.text  # the group was decoded, its times moved to the input's
     assert whole.text  # (the model hears these sentences poorly: the texts differ)
+
+
+def test_regions_join_into_groups_and_times_map_back_to_the_input():
+    def region(start: float, seconds: float) -> SpeechRegion:
+        return SpeechRegion(start, np.ones(round(seconds * 16_000), np.float32))
+
+    regions = [region(1.0, 4.0), region(9.0, 6.0), region(30.0, 10.0), region(50.0, 30.0)]
+    groups = group_regions(regions, max_seconds=25.0)
+    # 4 + 0.3 + 6 + 0.3 + 10 = 20.6 s fit one group; the 30 s region is a group by itself
+    assert [len(g.input_starts) for g in groups] == [3, 1]
+    first = groups[0]
+    assert len(first.samples) == round((20.0 + 2 * JOIN_GAP_SECONDS) * 16_000)
+    assert first.group_starts == pytest.approx((0.0, 4.3, 10.6))
+    assert first.to_input(2.0) == pytest.approx(3.0)  # inside the first region
+    assert first.to_input(4.1) == pytest.approx(5.0)  # in the join: the first region's end
+    assert first.to_input(5.3) == pytest.approx(10.0)  # 1 s into the second region
+    assert first.to_input(12.6) == pytest.approx(32.0)  # 2 s into the third
+    assert groups[1].to_input(29.0) == pytest.approx(79.0)
+    silence = first.samples[round(4.0 * 16_000) : round(4.3 * 16_000)]
+    assert not silence.any()  # the joins are digital silence
+    assert group_regions([]) == []

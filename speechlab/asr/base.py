@@ -29,6 +29,7 @@ import numpy as np
 
 from speechlab.asr.inputs import AudioItem, is_single, iter_items
 from speechlab.asr.sources import listen
+from speechlab.asr.speech_groups import RegionGroup, group_regions
 from speechlab.asr.streaming import (
     RecognitionStream,
     StreamEngine,
@@ -215,17 +216,17 @@ class Recognizer(ABC):
         into one Transcript per item with the item's times."""
         vad = options.vad if isinstance(options.vad, VadOptions) else BATCH_VAD
         for item in items:
-            regions = list(speech_regions(self._vad_blocks(item), vad))
+            groups = group_regions(list(speech_regions(self._vad_blocks(item), vad)))
             parts = [
                 AudioItem(
-                    i, item.source, len(r.samples) / VAD_RATE, audio=Audio(r.samples, VAD_RATE)
+                    i, item.source, len(g.samples) / VAD_RATE, audio=Audio(g.samples, VAD_RATE)
                 )
-                for i, r in enumerate(regions)
+                for i, g in enumerate(groups)
             ]
             transcripts = list(self._transcribe_items(iter(parts), options)) if parts else []
             yield _stitch(
                 item,
-                [r.start for r in regions],
+                groups,
                 transcripts,
                 transcripts[0].language if transcripts else self._result_language(options),
             )
@@ -379,21 +380,26 @@ class Recognizer(ABC):
 
 
 def _stitch(
-    item: AudioItem, offsets: list[Seconds], parts: list[Transcript], language: str | None
+    item: AudioItem, groups: list[RegionGroup], parts: list[Transcript], language: str | None
 ) -> Transcript:
-    """One Transcript for ``item`` from the transcripts of its regions starting at
-    ``offsets`` (their times moved to the item's)."""
+    """One Transcript for ``item`` from the transcripts of its region groups (their times
+    moved to the item's)."""
 
-    def moved(segments: list[Any], offset: Seconds) -> list[Any]:
+    def moved(segments: list[Any], group: RegionGroup) -> list[Any]:
         return [
-            type(s)(s.text, round(s.start + offset, 3), round(s.end + offset, 3), s.confidence)
+            type(s)(
+                s.text,
+                round(group.to_input(s.start), 3),
+                round(group.to_input(s.end), 3),
+                s.confidence,
+            )
             for s in segments
         ]
 
     return Transcript(
         " ".join(t.text for t in parts if t.text),
-        [w for t, o in zip(parts, offsets, strict=True) for w in moved(t.words, o)],
-        [c for t, o in zip(parts, offsets, strict=True) for c in moved(t.chars, o)],
+        [w for t, g in zip(parts, groups, strict=True) for w in moved(t.words, g)],
+        [c for t, g in zip(parts, groups, strict=True) for c in moved(t.chars, g)],
         language,
         item.duration,
         item.source,
