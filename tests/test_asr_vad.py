@@ -123,10 +123,8 @@ def test_batch_transcription_skips_the_silence(real_store_home, padded):
     first, last = gated.words[0], gated.words[-1]
     assert truth[0][0] - 0.3 <= first.start and last.end <= truth[-1][1] + 0.3
     assert gated.duration == pytest.approx(len(samples) / 16_000)
-    groups = group_regions(regions)
-    assert len(groups) == 1  # both sentences fit one group, joined by 0.3 s of silence
-    joined = asr.transcribe(Audio(groups[0].samples, 16_000), progress=False)
-    assert gated.text == joined.text  # the group was decoded, its times moved to the input's
+    alone = asr.transcribe([Audio(r.samples, 16_000) for r in regions], progress=False)
+    assert gated.text == " ".join(t.text for t in alone)  # CTC: each region by itself
     assert whole.text  # (the model hears these sentences poorly: the texts differ)
 
 
@@ -149,3 +147,28 @@ def test_regions_join_into_groups_and_times_map_back_to_the_input():
     silence = first.samples[round(4.0 * 16_000) : round(4.3 * 16_000)]
     assert not silence.any()  # the joins are digital silence
     assert group_regions([]) == []
+
+
+def test_whisper_decodes_the_regions_joined_in_one_call(real_store_home, padded):
+    samples, truth = padded
+    asr = load_asr(real_store_home / "models" / "whisper-base", language="pl")
+    decoded: list[float] = []
+    items = asr._transcribe_items
+
+    def recorded(parts, options):
+        parts = list(parts)
+        decoded.extend(p.duration for p in parts)
+        return items(iter(parts), options)
+
+    asr._transcribe_items = recorded
+    gated = asr.transcribe(Audio(samples, 16_000), vad=True, progress=False)
+    regions = list(speech_regions([samples]))
+    speech = sum(len(r.samples) for r in regions) / 16_000
+    # the two regions joined by 0.3 s of silence: one call, the pauses never decoded
+    assert decoded == [pytest.approx(speech + JOIN_GAP_SECONDS, abs=0.01)]
+    assert gated.words and truth[0][0] - 0.3 <= gated.words[0].start
+    assert gated.words[-1].end <= truth[-1][1] + 0.3
+    # every word at its input time, inside a sentence, none in the pause between them
+    # (Whisper writes this sentence, said twice with 0.3 s between, once)
+    pause = (truth[0][1] + 0.3, truth[1][0] - 0.3)
+    assert not [w for w in gated.words if pause[0] < w.start < pause[1]]

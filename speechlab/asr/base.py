@@ -109,6 +109,10 @@ class Recognizer(ABC):
     model_dir: Path | None = None
     #: The language the model transcribes when none is asked for (None: detected).
     language: str | None = None
+    #: ``transcribe(..., vad=True)``: speech regions are joined into groups of at most this
+    #: many seconds and decoded together (:mod:`speechlab.asr.speech_groups`); 0: each
+    #: region by itself.
+    vad_group_seconds: float = 0.0
 
     @property
     def label(self) -> str:
@@ -216,7 +220,8 @@ class Recognizer(ABC):
         into one Transcript per item with the item's times."""
         vad = options.vad if isinstance(options.vad, VadOptions) else BATCH_VAD
         for item in items:
-            groups = group_regions(list(speech_regions(self._vad_blocks(item), vad)))
+            regions = list(speech_regions(self._vad_blocks(item), vad))
+            groups = group_regions(regions, self.vad_group_seconds)
             parts = [
                 AudioItem(
                     i, item.source, len(g.samples) / VAD_RATE, audio=Audio(g.samples, VAD_RATE)

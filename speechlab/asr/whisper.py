@@ -19,6 +19,7 @@ import numpy as np
 from speechlab.asr import long_audio
 from speechlab.asr.base import SILENCE_PEAK, Recognizer, TranscribeOptions, language_code
 from speechlab.asr.inputs import AudioItem
+from speechlab.asr.speech_groups import GROUP_SECONDS
 from speechlab.audio import DEFAULT_MAX_DURATION
 from speechlab.devices import check_gpus, check_threads, parse_device
 from speechlab.errors import (
@@ -41,6 +42,8 @@ class WhisperRecognizer(Recognizer):
     #: (:mod:`speechlab.asr.long_audio`); shorter ones whole, as faster-whisper wants them.
     max_whole_seconds: float = DEFAULT_MAX_DURATION
     piece_seconds: float = long_audio.PIECE_SECONDS
+    #: Whisper pads every call to a 30 s window: VAD regions are decoded in groups.
+    vad_group_seconds: float = GROUP_SECONDS
 
     def __init__(
         self,
