@@ -97,6 +97,7 @@ class Int8DynamicCTC(TransformersCTC):
     """A ``torch-int8-dynamic`` folder: transformers' CTC module with int8 dynamic Linears."""
 
     name = "torch-int8"
+    set_weight = None  # its Linears hold packed int8 weights, which adapters cannot change
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ variant it accepts and on the real ``speechlab-pl-ctc-small``. Checkpoints it do
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,6 +170,23 @@ class TransformersCTC:
     def output_frames(self, samples: Any) -> Any:
         return self.module._get_feat_extract_output_lengths(samples)
 
+    def weight(self, name: str) -> Any:
+        """Parameter ``name`` of the model (KeyError: it has none by that name)."""
+        try:
+            return self.module.get_parameter(name).data
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def set_weight(self, name: str, tensor: Any) -> None:
+        """Replace parameter ``name`` (adapters: :mod:`speechlab.asr.adapters`)."""
+        import torch
+
+        module_name, _, part = name.rpartition(".")
+        module = self.module.get_submodule(module_name)
+        setattr(module, part, torch.nn.Parameter(tensor, requires_grad=False))
+        if isinstance(module, torch.nn.Linear) and part == "weight":
+            module.out_features = tensor.shape[0]
+
     def parameters(self) -> list[Any]:
         return list(self.module.parameters())
 
@@ -206,11 +224,11 @@ class SpeechlabCTC:
             self.convs.append((w, bias, norm, kernel, stride))
         self.frames_major_norm = config.feat_extract_norm == "layer"
         self.projection_norm = _pair(take, "wav2vec2.feature_projection.layer_norm")
-        self.projection = _pair(take, "wav2vec2.feature_projection.projection")
+        self.projection = list(_pair(take, "wav2vec2.feature_projection.projection"))
         self.pos_conv = (_pos_conv_weight(take), take("wav2vec2.encoder.pos_conv_embed.conv.bias"))
         self.encoder_norm = _pair(take, "wav2vec2.encoder.layer_norm")
         self.layers = [_layer(take, i) for i in range(config.num_hidden_layers)]
-        self.lm_head = _pair(take, "lm_head")
+        self.lm_head = list(_pair(take, "lm_head"))
         self.stable = bool(config.do_stable_layer_norm)
         self.heads = config.num_attention_heads
         self.eps = config.layer_norm_eps
@@ -264,6 +282,30 @@ class SpeechlabCTC:
         tensors += [*self.encoder_norm, *self.lm_head]
         tensors += [t for layer in self.layers for t in layer.values()]
         return [t for t in tensors if t is not None]
+
+    def weight(self, name: str) -> Any:
+        """The linear-layer tensor transformers calls ``name`` (KeyError: not one of them)."""
+        holder, key = self._slot(name)
+        return holder[key]
+
+    def set_weight(self, name: str, tensor: Any) -> None:
+        """Replace tensor ``name`` (adapters: :mod:`speechlab.asr.adapters`)."""
+        holder, key = self._slot(name)
+        holder[key] = tensor
+
+    def _slot(self, name: str) -> tuple[Any, Any]:
+        """Where the runtime keeps the tensor transformers calls ``name``: the transformer
+        layers' linear layers, the feature projection and the CTC head."""
+        kind = {"weight": 0, "bias": 1}
+        module, _, part = name.rpartition(".")
+        if part in kind and module in ("lm_head", "wav2vec2.feature_projection.projection"):
+            return (self.lm_head if module == "lm_head" else self.projection), kind[part]
+        match = re.fullmatch(r"wav2vec2\.encoder\.layers\.(\d+)\.(.+)\.(weight|bias)", name)
+        if match and int(match[1]) < len(self.layers) and match[2] in _LINEARS:
+            return self.layers[int(match[1])], _LINEARS[match[2]] + (
+                "_w" if match[3] == "weight" else "_b"
+            )
+        raise KeyError(name)
 
     def features(self, inputs: Any) -> Any:
         """The conv feature encoder, ``(batch, samples) -> (batch, frames, channels)``."""
@@ -398,19 +440,25 @@ def _pos_conv_weight(take: _Taker) -> Any:
     return take(base + "weight")
 
 
+#: a transformer layer's linear layers: transformers' module name -> the runtime's key
+_LINEARS = {
+    "attention.q_proj": "q",
+    "attention.k_proj": "k",
+    "attention.v_proj": "v",
+    "attention.out_proj": "o",
+    "feed_forward.intermediate_dense": "in",
+    "feed_forward.output_dense": "out",
+}
+
+
 def _layer(take: _Taker, i: int) -> dict[str, Any]:
     """One transformer layer's weights, as stored (no copies: file pages stay shared)."""
     base = f"wav2vec2.encoder.layers.{i}."
     layer = {}
-    for key, name in (
-        ("q", "attention.q_proj"),
-        ("k", "attention.k_proj"),
-        ("v", "attention.v_proj"),
-        ("o", "attention.out_proj"),
-        ("ln", "layer_norm"),
-        ("fln", "final_layer_norm"),
-        ("in", "feed_forward.intermediate_dense"),
-        ("out", "feed_forward.output_dense"),
-    ):
+    names = {key: name for name, key in _LINEARS.items()} | {
+        "ln": "layer_norm",
+        "fln": "final_layer_norm",
+    }
+    for key, name in names.items():
         layer[key + "_w"], layer[key + "_b"] = _pair(take, base + name)
     return layer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ def load_asr(
     max_padding: float | None = None,
     max_batch_seconds: float | None = None,
     feature_chunk_frames: int | None = None,
+    adapter: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]] | None = None,
     # Whisper
     compute_type: str | None = None,
     beam_size: int | None = None,
@@ -61,7 +62,9 @@ def load_asr(
     chosen by ``"auto"`` for a folder holding an ``.onnx`` export), LM beam search (``lm``,
     ``decoder`` ``"auto"|"greedy"|"beam"``, ``alpha``, ``beta``, ``beam_width``,
     ``hotwords``, ``hotword_weight``), long audio (``chunk_length_s`` 20, ``stride_length_s``
-    2), batching (``max_padding``, ``max_batch_seconds``) and ``feature_chunk_frames``.
+    2), batching (``max_padding``, ``max_batch_seconds``), ``feature_chunk_frames``, and
+    ``adapter``: a LoRA adapter folder (peft format) applied to the model, or a mapping of
+    names to folders (all loaded, the first applied; switch with ``use_adapter(name)``).
 
     Whisper only: ``compute_type`` (int8 on CPU), ``beam_size`` (5), ``word_timestamps``.
     Giving an option of the other backend is a :class:`SpeechlabError` naming it.
@@ -81,6 +84,7 @@ def load_asr(
         "max_padding": max_padding,
         "max_batch_seconds": max_batch_seconds,
         "feature_chunk_frames": feature_chunk_frames,
+        "adapter": adapter,
     }
     whisper_options = {
         "compute_type": compute_type,
@@ -101,11 +105,30 @@ def load_asr(
         from speechlab.asr.wav2vec2 import Wav2Vec2Recognizer
 
         _refuse_others(whisper_options, "Whisper", path)
-        return Wav2Vec2Recognizer(path, **common, **_given(ctc_options))
+        adapters = _adapter_folders(ctc_options.pop("adapter"))
+        recognizer = Wav2Vec2Recognizer(path, **common, **_given(ctc_options))
+        for i, (name, folder) in enumerate(adapters.items()):
+            recognizer.load_adapter(folder, name, use=i == 0)
+        return recognizer
     from speechlab.asr.whisper import WhisperRecognizer
 
     _refuse_others(ctc_options, "CTC (wav2vec2)", path)
     return WhisperRecognizer(path, **common, **_given(whisper_options))
+
+
+def _adapter_folders(adapter: Any) -> dict[str | None, Any]:
+    """``load_asr``'s ``adapter``: one folder (named after itself) or names -> folders."""
+    if adapter is None:
+        return {}
+    if isinstance(adapter, Mapping):
+        if not adapter:
+            raise SpeechlabError("adapter={} names no adapter; give folders or leave it out.")
+        return dict(adapter)
+    if isinstance(adapter, str | os.PathLike):
+        return {None: adapter}
+    raise SpeechlabError(
+        f"adapter must be a folder or a mapping of names to folders, got {type(adapter).__name__}."
+    )
 
 
 def _given(options: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from speechlab import audio as audio_io
+from speechlab.asr.adapters import AdapterError, AdapterSet, read_adapter
 from speechlab.asr.base import Recognizer, TranscribeOptions
 from speechlab.asr.ctc_checkpoint import ctc_config
 from speechlab.asr.ctc_decode import BeamDecoder, CTCVocab, greedy_decode, load_beam_decoder
@@ -124,13 +126,85 @@ class Wav2Vec2Recognizer(Recognizer):
             raise SpeechlabError(f"decoder must be 'auto', 'greedy' or 'beam', got {decoder!r}.")
         self.hotwords = list(hotwords) if hotwords else None
         self.hotword_weight = hotword_weight
-        self.beam: BeamDecoder | None = None
-        if decoder != "greedy":
-            self.beam = load_beam_decoder(
-                self.vocab, lm, self.model_dir, alpha=alpha, beta=beta, beam_width=beam_width
+        self._decoding = {"decoder": decoder, "lm": lm, "alpha": alpha, "beta": beta}
+        self._decoding["beam_width"] = beam_width
+        self.beam = self._beam_decoder(self.vocab)
+        self._base_decoding = (self.vocab, self.beam)
+        self._adapters: AdapterSet | None = None
+        self._adapter_decoding: dict[str, CTCVocab | None] = {}
+
+    def _beam_decoder(self, vocab: CTCVocab) -> BeamDecoder | None:
+        """The beam-search decoder the constructor's decoding options ask for (None: greedy)."""
+        d = self._decoding
+        if d["decoder"] == "greedy":
+            return None
+        beam = load_beam_decoder(
+            vocab, d["lm"], self.model_dir, alpha=d["alpha"], beta=d["beta"],
+            beam_width=d["beam_width"],
+        )  # fmt: skip
+        if beam is None and (d["decoder"] == "beam" or self.hotwords):
+            beam = BeamDecoder(vocab, None, beam_width=d["beam_width"])
+        return beam
+
+    # ------------------------------------------------------------------ adapters
+
+    def load_adapter(
+        self, path: str | os.PathLike[str], name: str | None = None, *, use: bool = True
+    ) -> str:
+        """Load the LoRA adapter (peft format) in folder ``path`` onto this model and, with
+        ``use``, apply it; returns its name (default: the folder's). Adapters change the
+        weights in place of the base's and switch with :meth:`use_adapter`; the base
+        checkpoint is not read again."""
+        adapter = read_adapter(path, name)
+        if self._adapters is None:
+            self._adapters = AdapterSet(self.model)
+        vocab = self._adapter_vocab(adapter)
+        self._adapters.add(adapter)
+        self._adapter_decoding[adapter.name] = vocab
+        if use:
+            self.use_adapter(adapter.name)
+        return adapter.name
+
+    def use_adapter(self, name: str | None) -> None:
+        """Apply the loaded adapter ``name``; None goes back to the base model."""
+        if self._adapters is None:
+            if name is None:
+                return
+            raise AdapterError(f"No adapter named {name!r} is loaded; load_adapter() it first.")
+        self._adapters.use(name)
+        vocab = self._adapter_decoding.get(name) if name is not None else None
+        if vocab is None:
+            self.vocab, self.beam = self._base_decoding
+        elif vocab is not self.vocab:
+            self.vocab, self.beam = vocab, self._beam_decoder(vocab)
+
+    @property
+    def adapters(self) -> list[str]:
+        """Names of the loaded adapters."""
+        return sorted(self._adapters.adapters) if self._adapters else []
+
+    @property
+    def active_adapter(self) -> str | None:
+        """The adapter applied now (None: the base model)."""
+        return self._adapters.active if self._adapters else None
+
+    def _adapter_vocab(self, adapter: Any) -> CTCVocab | None:
+        """The adapter's own labels when it ships a vocab.json that differs from the base's
+        (None: it decodes with the base's); its CTC head must have one row per label."""
+        head = adapter.replaced.get("lm_head.weight")
+        vocab = self._base_decoding[0]
+        if adapter.has_vocab:
+            from transformers import Wav2Vec2CTCTokenizer
+
+            own = CTCVocab.from_tokenizer(Wav2Vec2CTCTokenizer.from_pretrained(adapter.path))
+            vocab = own if own.labels != vocab.labels else vocab
+        rows = head.shape[0] if head is not None else len(self._base_decoding[0].labels)
+        if rows != len(vocab.labels):
+            raise AdapterError(
+                f"Adapter {adapter.name!r} outputs {rows} labels but decodes with "
+                f"{len(vocab.labels)}: put the vocab.json its training used in {adapter.path}."
             )
-            if self.beam is None and (decoder == "beam" or self.hotwords):
-                self.beam = BeamDecoder(self.vocab, None, beam_width=beam_width)
+        return None if vocab is self._base_decoding[0] else vocab
 
     # ------------------------------------------------------------------ model
 

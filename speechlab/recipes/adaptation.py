@@ -102,6 +102,7 @@ def adapt_strategies(
 
     from speechlab.train.config import STRATEGIES, TrainConfig
     from speechlab.train.fine_tuning import finetune
+    from speechlab.train.model import ADAPTER_FOLDER
 
     settings = dict(recipe.training)
     per_strategy: dict[str, dict[str, Any]] = settings.pop("strategies", None) or {}
@@ -116,7 +117,10 @@ def adapt_strategies(
         "train_seconds": 0.0,
         "steps": 0,
     }
-    rows = [_row("none (base model)", base_model, manifests, progress, untrained)]
+    from speechlab.asr import load_asr
+
+    base = load_asr(base_model)  # the adapter row runs on it: base + the saved adapter
+    rows = [_row("none (base model)", base, manifests, progress, untrained)]
     for strategy in chosen:
         config = TrainConfig(
             **{
@@ -137,19 +141,24 @@ def adapt_strategies(
             "train_seconds": result.train_seconds,
             "steps": result.steps,
         }
-        rows.append(_row(strategy, result.model_dir, manifests, progress, trained))
+        if strategy == "adapter":  # the adapter on its own, applied to the loaded base
+            base.load_adapter(result.model_dir / ADAPTER_FOLDER, strategy)
+            rows.append(_row(strategy, base, manifests, progress, trained))
+            base.use_adapter(None)
+        else:
+            rows.append(_row(strategy, result.model_dir, manifests, progress, trained))
     return pd.DataFrame(rows)
 
 
 def _row(
     strategy: str,
-    model_dir: str | os.PathLike[str],
+    model: Any,
     manifests: dict[str, Path],
     progress: bool,
     training: dict[str, Any],
 ) -> dict[str, Any]:
     """One table row: the strategy, what its training was, and its scores on ``SCORED``."""
-    scores = evaluate_held_out(model_dir, manifests, sets=SCORED, progress=progress)
+    scores = evaluate_held_out(model, manifests, sets=SCORED, progress=progress)
     row: dict[str, Any] = {"strategy": strategy, **training}
     for _, score in scores.iterrows():
         row[f"{score['set']}_cer"] = score["cer"]

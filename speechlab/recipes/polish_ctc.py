@@ -117,20 +117,20 @@ def training_config(
 
 
 def evaluate_held_out(
-    model_dir: str | os.PathLike[str],
+    model: str | os.PathLike[str] | Any,
     manifests: dict[str, Path],
     *,
     sets: dict[str, str] = HELD_OUT,
     progress: bool = True,
 ) -> Any:
-    """CER/WER of the model on each of ``sets`` (manifest name: what it measures), as a
-    pandas DataFrame."""
+    """CER/WER of ``model`` (a folder, store name or loaded recognizer) on each of ``sets``
+    (manifest name: what it measures), as a pandas DataFrame."""
     import pandas as pd
 
-    from speechlab.asr import load_asr
+    from speechlab.asr import Recognizer, load_asr
     from speechlab.eval import evaluate
 
-    recognizer = load_asr(model_dir)
+    recognizer = model if isinstance(model, Recognizer) else load_asr(model)
     rows = []
     for name, label in sets.items():
         result = evaluate(recognizer, manifests[name], progress=progress)

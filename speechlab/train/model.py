@@ -172,10 +172,9 @@ def apply_strategy(model: Any, config: TrainConfig) -> Any:
         lora_dropout=config.lora_dropout,
         target_modules=list(config.lora_targets),
         bias="none",
+        modules_to_save=["lm_head"],  # trained whole, and saved in the adapter
     )
-    wrapped = get_peft_model(model, lora)
-    base_model(wrapped).lm_head.requires_grad_(True)
-    return wrapped
+    return get_peft_model(model, lora)
 
 
 def base_model(model: Any) -> Any:
@@ -203,15 +202,32 @@ def frames_function(model: Any) -> Callable[[int], int]:
     return frames
 
 
+#: where an adapter run's export keeps its LoRA adapter on its own (peft format)
+ADAPTER_FOLDER = "adapter"
+
+
+def save_adapter(
+    model: Any, folder: Path, vocab: Vocab, normalize: bool = True, sample_rate: int = 16_000
+) -> Path:
+    """The peft model's LoRA adapter (and its CTC head) on its own, in peft's format, with
+    the tokenizer files: ``load_asr(base, adapter=folder)`` applies it to the base model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    vocab.save(folder, normalize=normalize, sample_rate=sample_rate)
+    return folder
+
+
 def export_model(
     model: Any, folder: Path, vocab: Vocab, *, normalize: bool = True, sample_rate: int = 16_000
 ) -> Path:
     """A standard transformers folder (safetensors, config, tokenizer and feature-extractor
-    files) that ``speechlab.load_asr`` and ``AutoModelForCTC`` open; LoRA is merged in, and
+    files) that ``speechlab.load_asr`` and ``AutoModelForCTC`` open; LoRA is merged in (and
+    the adapter also saved on its own in ``folder/adapter``), and
     a quantization-aware model is written without its fake-quantizers (float weights)."""
     if hasattr(model, "module") and type(model).__name__ == "DistributedDataParallel":
         model = model.module
     if hasattr(model, "merge_and_unload"):
+        save_adapter(model, folder / ADAPTER_FOLDER, vocab, normalize, sample_rate)
         model = copy.deepcopy(model).merge_and_unload()
     from speechlab.train.qat import is_qat, strip_qat
 
