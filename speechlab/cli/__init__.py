@@ -13,6 +13,7 @@ module                    commands
 :mod:`.runs`              ``runs list|compare`` (runs side by side)
 :mod:`.export`            ``export tts|asr``
 :mod:`.quantize`          ``quantize``
+:mod:`.lm`                ``lm build`` (n-gram LMs for beam search)
 :mod:`.info`              ``info``, ``selfcheck``
 :mod:`.support`           the consoles and the error wrapper they share
 ========================  ==========================================
@@ -33,6 +34,7 @@ from speechlab.cli.export import export_app
 from speechlab.cli.finetune import finetune_command
 from speechlab.cli.info import info_command, selfcheck_command
 from speechlab.cli.listen import listen_command
+from speechlab.cli.lm import lm_app
 from speechlab.cli.models import models_app
 from speechlab.cli.notebooks import RunCommand, notebooks_app, run_command
 from speechlab.cli.quantize import quantize_command
@@ -59,6 +61,7 @@ app.add_typer(notebooks_app, name="notebooks")
 app.command("finetune")(finetune_command)
 app.add_typer(export_app, name="export")
 app.command("quantize")(quantize_command)
+app.add_typer(lm_app, name="lm")
 app.command("info")(info_command)
 app.command("transcribe")(transcribe_command)
 app.command("listen")(listen_command)
