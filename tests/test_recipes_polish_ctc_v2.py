@@ -17,6 +17,7 @@ from speechlab.recipes.polish_ctc_v2 import (
     corpus_plans,
     load_v2,
     main,
+    proper_nouns,
     split_texts,
     status,
     training_config,
@@ -117,14 +118,18 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     scores = pd.read_csv(work / "scores.csv")
     assert list(scores["set"]) == ["ood-espeak", "heldout-espeak", "selfcheck-espeak"]
     assert scores["synthetic"].all()
+    decoders = pd.read_csv(work / "decoders.csv")  # greedy vs an LM of the training text
+    assert list(decoders["decoder"])[:2] == ["greedy", "beam + LM"]
+    assert set(decoders["set"]) == {"ood-espeak"}
+    assert (work / "lm" / "lm.arpa").is_file()
+    assert "24 sentences" in capsys.readouterr().out  # the LM's: training sentences only
     legs = [json.loads(line) for line in (work / "legs.jsonl").read_text().splitlines()]
     assert (legs[0]["from_step"], legs[0]["to_step"]) == (0, 2)
     # a rerun finds every corpus finished and the training at its last step
     assert (
         main(["--work-dir", str(work), "--scale", "demo", "--phase", "train", "--no-progress"]) == 0
     )
-    out = capsys.readouterr().out
-    assert "training leg from step 2 to 2" in out
+    assert "training leg from step 2 to 2" in capsys.readouterr().out
     assert status(load_v2("demo"), work)["training_step"] == "2/2"
     assert status(load_v2("demo"), work)["train-espeak"] == "24/24"
     # the split is kept: a resumed run reads it back, and refuses other text settings
@@ -133,3 +138,9 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     other = dataclasses.replace(demo, corpus={**demo.corpus, "espeak_sentences": 25})
     with pytest.raises(ConfigError, match="other text settings"):
         work_texts(other, work)
+
+
+def test_hotwords_are_the_capitalised_words_inside_sentences():
+    sentences = ["Jacek pojechał do Gdańska.", "W Łodzi pada, mówi „Basia”.", "Ala ma kota"]
+    assert proper_nouns(sentences) == ["gdańska", "łodzi", "basia"]  # first words are not names
+    assert len(proper_nouns(ood_sentences())) == 67  # measured on the committed OOD text

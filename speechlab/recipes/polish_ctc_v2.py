@@ -46,12 +46,16 @@ from speechlab.train.errors import ConfigError
 
 __all__ = [
     "HELD_OUT_V2",
+    "OOD_SETS",
     "RECIPE_V2",
     "CorpusPlan",
     "Texts",
+    "build_training_lm",
+    "compare_decoders",
     "corpus_plans",
     "main",
     "make_corpora",
+    "proper_nouns",
     "split_texts",
     "status",
     "train",
@@ -349,6 +353,61 @@ def train(
     return result
 
 
+#: the (b) sets, where greedy and LM decoding are compared
+OOD_SETS = {k: v for k, v in HELD_OUT_V2.items() if k.startswith("ood-")}
+
+
+def build_training_lm(texts: Texts, folder: Path, order: int = 3) -> Any:
+    """A Kneser-Ney ``order``-gram LM of the training sentences only (never held-out,
+    validation or OOD text): :func:`speechlab.asr.lm_builder.build_lm`."""
+    from speechlab.asr.lm_builder import build_lm
+
+    return build_lm(texts.train_kokoro + texts.train_espeak, folder, order=order)
+
+
+def proper_nouns(sentences: Sequence[str]) -> list[str]:
+    """Capitalised words inside sentences (not their first word), normalised: the names and
+    places a user would give as hotwords because they know the conversation's subject."""
+    from speechlab.textnorm import model_card
+
+    found: dict[str, None] = {}
+    for sentence in sentences:
+        for word in sentence.split()[1:]:
+            core = word.strip(".,;:!?\"'()«»„”-")
+            if core[:1].isupper():
+                for part in model_card(core).split():
+                    found[part] = None
+    return list(found)
+
+
+def compare_decoders(
+    model: str | os.PathLike[str],
+    manifests: dict[str, Path],
+    lm: Path,
+    *,
+    hotwords: Sequence[str] = (),
+    sets: dict[str, str] = OOD_SETS,
+    progress: bool = True,
+) -> Any:
+    """CER/WER on ``sets`` with greedy decoding, beam search + ``lm``, and beam search + lm
+    + ``hotwords``: one pandas DataFrame, a ``decoder`` column naming each."""
+    import pandas as pd
+
+    from speechlab.asr import load_asr
+
+    runs = {"greedy": {"decoder": "greedy"}, "beam + LM": {"lm": lm}}
+    if hotwords:
+        runs[f"beam + LM + {len(hotwords)} hotwords"] = {"lm": lm, "hotwords": list(hotwords)}
+    tables = []
+    for name, options in runs.items():
+        table = evaluate_held_out(
+            load_asr(model, **options), manifests, sets=sets, progress=progress
+        )
+        table.insert(1, "decoder", name)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
 def status(recipe: Recipe, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """How far each corpus and the training are: items done of planned, newest checkpoint."""
     from speechlab.train.checkpoint import latest_checkpoint
@@ -415,6 +474,19 @@ def _run(args: argparse.Namespace) -> int:
         scores = evaluate_held_out(model, manifests, sets=sets, progress=progress)
         scores.to_csv(work / "scores.csv", index=False)
         log(scores.to_string())
+        texts = work_texts(recipe, work)
+        built = build_training_lm(texts, work / "lm")
+        log(built.describe())
+        decoders = compare_decoders(
+            model,
+            manifests,
+            built.folder,
+            hotwords=proper_nouns(texts.ood),
+            sets={k: v for k, v in OOD_SETS.items() if k in manifests},
+            progress=progress,
+        )
+        decoders.to_csv(work / "decoders.csv", index=False)
+        log(decoders.to_string())
     log(f"{_now()} phase {args.phase} done")
     return 0
 
