@@ -130,6 +130,20 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
         main(["--work-dir", str(work), "--scale", "demo", "--phase", "train", "--no-progress"]) == 0
     )
     assert "training leg from step 2 to 2" in capsys.readouterr().out
+    # publish: the store folder with fp16 weights, checksums and a card from the results
+    out = tmp_path / "store" / "speechlab-pl-ctc"
+    argv = ["--work-dir", str(work), "--scale", "demo", "--phase", "publish", "--no-progress"]
+    assert main([*argv, "--publish-to", str(out)]) == 0
+    card = (out / "README.md").read_text(encoding="utf-8")
+    row = scores.iloc[0]
+    assert f"| {row['what']} | {row['utterances']} | {100 * row['cer']:.1f} % |" in card
+    assert "beam + LM" in card and "Targets:" in card and "synthetic" in card
+    assert "(b) held-out espeak-ng variant, greedy CER <= 10 %" in card
+    sums = json.loads((out / "checksums.json").read_text())
+    assert {"model.safetensors", "config.json", "vocab.json"} <= set(sums)
+    assert {"recipe.yaml", "legs.jsonl", "scores.json", "decoders.json"} <= {
+        p.name for p in out.iterdir()
+    }
     assert status(load_v2("demo"), work)["training_step"] == "2/2"
     assert status(load_v2("demo"), work)["train-espeak"] == "24/24"
     # the split is kept: a resumed run reads it back, and refuses other text settings

@@ -43,12 +43,17 @@ class BuiltLM:
     seconds: float
 
     def describe(self) -> str:
+        """The folder and :meth:`summary`."""
+        return f"{self.folder}: {self.summary()}"
+
+    def summary(self) -> str:
+        """Order, text, n-grams, and how long the build took."""
         grams = ", ".join(f"{n:,} {k}-grams" for k, n in enumerate(self.ngrams, start=1))
         note = ""
         if self.fallback_orders:
             note = f"; fixed discounts for orders {self.fallback_orders} (too little text)"
         return (
-            f"{self.folder}: order {self.order} from {self.sentences:,} sentences "
+            f"order {self.order} from {self.sentences:,} sentences "
             f"({self.tokens:,} words, {self.vocabulary:,} distinct): {grams}{note}; "
             f"{self.seconds:.1f} s"
         )

@@ -64,7 +64,9 @@ __all__ = [
 ]
 
 RECIPE_V2 = "pl_ctc_v2.yaml"
-PHASES = ("corpora", "train", "eval", "all", "status")
+PHASES = ("corpora", "train", "eval", "all", "status", "publish")
+#: the store name the v2 model is published under (speechlab-pl-ctc-small stays as it is)
+V2_NAME = "speechlab-pl-ctc"
 #: Held-out sets (corpus name: what it measures), the headline (b) first.
 HELD_OUT_V2 = {
     "ood-kokoro": "(b) out-of-distribution sentences, held-out Kokoro blend",
@@ -440,6 +442,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--max-steps", type=int, default=None, help="override max_steps")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--publish-to",
+        type=Path,
+        default=None,
+        help=f"publish phase: default the store's {V2_NAME}",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop)
     try:
@@ -463,7 +471,9 @@ def _run(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     log(f"{_now()} phase {args.phase}, scale {args.scale}, {args.threads} thread(s)")
-    manifests = _manifests(recipe, work, args.phase, args.threads, progress, log)
+    manifests = {}
+    if args.phase != "publish":
+        manifests = _manifests(recipe, work, args.phase, args.threads, progress, log)
     if args.phase in ("train", "all"):
         overrides = {"threads": args.threads, "max_steps": args.max_steps}
         train(recipe, work, manifests, log=log, progress=progress, **overrides)
@@ -473,9 +483,12 @@ def _run(args: argparse.Namespace) -> int:
         sets = {k: v for k, v in HELD_OUT_V2.items() if k in manifests}
         scores = evaluate_held_out(model, manifests, sets=sets, progress=progress)
         scores.to_csv(work / "scores.csv", index=False)
+        scores.to_json(work / "scores.json", orient="records", indent=2, force_ascii=False)
         log(scores.to_string())
         texts = work_texts(recipe, work)
         built = build_training_lm(texts, work / "lm")
+        record = {"description": built.summary(), "order": built.order, "ngrams": built.ngrams}
+        (work / "lm" / "built.json").write_text(json.dumps(record, indent=2) + "\n")
         log(built.describe())
         decoders = compare_decoders(
             model,
@@ -486,9 +499,25 @@ def _run(args: argparse.Namespace) -> int:
             progress=progress,
         )
         decoders.to_csv(work / "decoders.csv", index=False)
+        decoders.to_json(work / "decoders.json", orient="records", indent=2, force_ascii=False)
         log(decoders.to_string())
+    if args.phase == "publish":
+        from speechlab.recipes.polish_ctc_v2_card import publish
+
+        out = args.publish_to or Path(__file__).resolve().parents[1] / "store" / "models" / V2_NAME
+        folder = publish(work, recipe, out, name=V2_NAME, recipe_file=_recipe_file(args.recipe))
+        log(f"published {folder} (model card: {folder / 'README.md'})")
     log(f"{_now()} phase {args.phase} done")
     return 0
+
+
+def _recipe_file(given: Path | None) -> Path | None:
+    """The recipe YAML the run used (``--recipe``, else the one beside the notebooks)."""
+    if given is not None:
+        return given
+    from speechlab.notebook_runs import notebook_folders
+
+    return next((f / RECIPE_V2 for f in notebook_folders() if (f / RECIPE_V2).is_file()), None)
 
 
 def _manifests(

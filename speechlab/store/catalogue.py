@@ -205,6 +205,13 @@ OWN_MODELS: dict[str, tuple[Literal["asr", "tts"], str, str, str]] = {
         "speechlab's small Polish wav2vec2 CTC (about 5M, fp16), trained on synthetic speech",
         "Apache-2.0",
     ),
+    # listed once published by `python -m speechlab.recipes.polish_ctc_v2 --phase publish`
+    "speechlab-pl-ctc": (
+        "asr",
+        "wav2vec2",
+        "speechlab's Polish wav2vec2 CTC v2 (about 5M, fp16), trained on varied synthetic speech",
+        "Apache-2.0",
+    ),
 }
 
 

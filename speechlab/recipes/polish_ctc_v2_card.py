@@ -1,0 +1,179 @@
+"""Publishing the v2 Polish CTC model: the store folder and its model card, from a work dir.
+
+:func:`publish` copies the selected checkpoint (``training/best``, chosen on the
+validation split) as fp16 safetensors with checksums
+(:func:`speechlab.train.publish.publish_fp16`), the recipe, the training legs and curve,
+the held-out scores, and a ``README.md`` model card written by :func:`model_card` from
+those files only: every number on the card is one the eval phase measured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from speechlab.train.errors import ConfigError
+
+__all__ = ["TARGETS", "model_card", "publish", "read_results", "targets"]
+
+#: issue 17's targets: (set, decoder, metric, bound, what); CER/WER as fractions
+TARGETS = (
+    ("ood-kokoro", "greedy", "cer", 0.15, "(b) held-out Kokoro blend, greedy CER <= 15 %"),
+    ("ood-espeak", "greedy", "cer", 0.10, "(b) held-out espeak-ng variant, greedy CER <= 10 %"),
+    ("selfcheck", "greedy", "cer", 0.10, "(c) self-check sentence CER <= 10 %"),
+    ("heldout-kokoro", "greedy", "cer", 0.075, "(a) no worse than v1's 7.5 % (training voices)"),
+)
+V1_HELDOUT_CER = 0.075
+
+
+def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """What the eval phase wrote (``scores.json``, ``decoders.json``), the training legs,
+    the selected checkpoint's record and the LM description; a ConfigError names what is
+    missing."""
+    work = Path(work_dir)
+    needed = {
+        "scores": work / "scores.json",
+        "decoders": work / "decoders.json",
+        "legs": work / "legs.jsonl",
+        "selected": work / "training" / "best" / "speechlab-training.json",
+    }
+    missing = [str(p) for p in needed.values() if not p.is_file()]
+    if missing:
+        raise ConfigError(f"Nothing to publish yet: missing {missing}; run the eval phase first.")
+    legs = [json.loads(line) for line in needed["legs"].read_text().splitlines() if line.strip()]
+    lm = work / "lm" / "built.json"
+    return {
+        "scores": json.loads(needed["scores"].read_text(encoding="utf-8")),
+        "decoders": json.loads(needed["decoders"].read_text(encoding="utf-8")),
+        "legs": legs,
+        "selected": json.loads(needed["selected"].read_text(encoding="utf-8")),
+        "lm": json.loads(lm.read_text(encoding="utf-8")) if lm.is_file() else None,
+    }
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, float | None, bool | None]]:
+    """Each target's text, the measured value and whether it is met (None: not measured)."""
+    scores = {row["set"]: row for row in results["scores"]}
+    out = []
+    for name, _, metric, bound, what in TARGETS:
+        rows = [r for s, r in scores.items() if s == name or s.startswith(name + "-")]
+        if not rows:
+            out.append((what, None, None))
+            continue
+        value = max(r[metric] for r in rows)  # every voice of a set must meet it
+        out.append((what, value, value <= bound))
+    greedy = {r["set"]: r["wer"] for r in results["decoders"] if r["decoder"] == "greedy"}
+    beam = {r["set"]: r["wer"] for r in results["decoders"] if r["decoder"] == "beam + LM"}
+    for name in sorted(set(greedy) & set(beam)):
+        what = f"(b) {name}: beam + LM WER below greedy ({100 * greedy[name]:.1f} %)"
+        out.append((what, beam[name], beam[name] < greedy[name]))
+    return out
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def _ci(row: dict[str, Any]) -> str:
+    low, high = row.get("cer_ci") or (None, None)
+    return "–" if low is None else f"{100 * low:.1f}–{100 * high:.1f} %"
+
+
+def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, model_dir: Path) -> str:
+    """The README of the published model, from the work dir's results (see the module doc)."""
+    results = read_results(work_dir)
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    weights = model_dir / "model.safetensors"
+    parameters = _parameters(weights)
+    hours = sum(leg.get("seconds", 0) for leg in results["legs"]) / 3600
+    steps = max((leg.get("to_step", 0) for leg in results["legs"]), default=0)
+    c, t = recipe.corpus, recipe.training
+    threads = sorted({leg.get("threads") for leg in results["legs"]} - {None})
+    lines = [
+        f"# {name}",
+        "",
+        f"speechlab's second Polish wav2vec2 CTC model (`Wav2Vec2ForCTC`, {parameters / 1e6:.2f} M "
+        f"parameters, fp16 safetensors, {weights.stat().st_size / 2**20:.1f} MiB), trained **from "
+        "scratch on synthetic speech** by `python -m speechlab.recipes.polish_ctc_v2` (recipe in "
+        "`recipe.yaml`, training legs in `legs.jsonl`, curve in `training-metrics.csv`). It has "
+        "never heard a human: every figure below is on synthetic speech.",
+        "",
+        f"* Architecture: {len(config['conv_dim'])} conv layers, {config['num_hidden_layers']} "
+        f"transformer layers (hidden {config['hidden_size']}, {config['num_attention_heads']} "
+        f"heads, feed-forward {config['intermediate_size']}); {config['vocab_size']} labels.",
+        f"* Text: {c['kokoro_sentences']:,} + {c['espeak_sentences']:,} training sentences from "
+        "independent sources (`speechlab.train.polish_text`: word-frequency sequences, "
+        "inflected forms, numbers, names and places, the older generators); "
+        f"{c['validation_sentences']} validation sentences choose the checkpoint; "
+        f"{c['heldout_sentences']} held-out generator sentences (set a); the out-of-distribution "
+        "sentences of `speechlab/data/pl_ood_sentences.txt` (set b, written by hand, never "
+        "trained on); the self-check sentence (set c).",
+        f"* Voices: Kokoro packs {', '.join(c['kokoro_voices'])} and random blends of them "
+        f"(never within {c['min_blend_distance']} of the held-out blend `{c['held_out_blend']}`), "
+        f"{len(c['espeak_voices'])} espeak-ng variants (never `{c['held_out_espeak']}`), speeds "
+        f"{c['speed_range'][0]}–{c['speed_range'][1]}; noise, reverberation, telephone band, "
+        "gain and speed changes during training.",
+        f"* Training: {steps:,} steps of batch {t['batch_size']} ({t.get('precision', 'fp32')}, "
+        f"{'/'.join(map(str, threads))} CPU thread(s)) in {len(results['legs'])} legs, "
+        f"{hours:.1f} h; published "
+        f"checkpoint: step {results['selected']['step']:,} (best validation CER "
+        f"{_pct(results['selected'].get('cer'))}).",
+        "",
+        "| held-out set | utterances | CER | 95 % CI | WER |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in results["scores"]:
+        lines.append(
+            f"| {row['what']} | {row['utterances']} | {_pct(row['cer'])} | {_ci(row)} | "
+            f"{_pct(row['wer'])} |"
+        )
+    lm = results["lm"]["description"] if results["lm"] else "not recorded"
+    lines += ["", f"Set (b) by decoder; the LM is built from the training sentences only ({lm}):"]
+    lines += [""]
+    lines += ["| set | decoder | CER | WER |", "|---|---|---:|---:|"]
+    for row in results["decoders"]:
+        lines.append(
+            f"| {row['set']} | {row['decoder']} | {_pct(row['cer'])} | {_pct(row['wer'])} |"
+        )
+    lines += ["", "Targets:", ""]
+    for what, value, met in targets(results):
+        verdict = "not measured" if met is None else ("met" if met else "NOT met")
+        lines.append(f"- {what}: {_pct(value)} — {verdict}")
+    return "\n".join(lines) + "\n"
+
+
+def _parameters(weights: Path) -> int:
+    from safetensors import safe_open
+
+    with safe_open(weights, framework="pt") as handle:
+        return sum(math.prod(handle.get_slice(k).get_shape()) for k in handle.keys())  # noqa: SIM118
+
+
+def publish(
+    work_dir: str | os.PathLike[str],
+    recipe: Any,
+    out: str | os.PathLike[str],
+    *,
+    name: str,
+    recipe_file: Path | None = None,
+) -> Path:
+    """The store folder ``out`` of the selected checkpoint, with its card and records."""
+    from speechlab.train.publish import publish_fp16
+
+    work = Path(work_dir)
+    best = work / "training" / "best"
+    read_results(work)  # refuse before writing anything
+    folder = publish_fp16(best, out)
+    shutil.copyfile(work / "legs.jsonl", folder / "legs.jsonl")
+    shutil.copyfile(work / "training" / "metrics.csv", folder / "training-metrics.csv")
+    for results in ("scores.json", "decoders.json"):
+        shutil.copyfile(work / results, folder / results)
+    if recipe_file is not None:
+        shutil.copyfile(recipe_file, folder / "recipe.yaml")
+    card = model_card(work, recipe, name=name, model_dir=folder)
+    (folder / "README.md").write_text(card, encoding="utf-8")
+    return folder
