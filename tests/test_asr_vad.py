@@ -106,6 +106,20 @@ def test_silence_never_reaches_the_model_and_endpoints_are_finals(real_store_hom
     assert stream.engine.audio_seconds <= sum(e - s for s, e in truth) + len(finals) * 0.7
 
 
+def test_speech_that_piles_up_is_decoded_in_one_step(real_store_home, padded):
+    """An engine that falls behind gets the speech that arrived meanwhile in one go: the
+    whole input pushed at once costs one step per utterance, not one per hop of it (that would never catch up with a slow model such as Whisper)."""
+    samples, _ = padded
+    asr = load_asr(real_store_home / "models" / "speechlab-pl-ctc-small", dtype="float32")
+    stream = asr.stream(sample_rate=16_000, vad=True, endpoint_silence_s=None, hop_s=0.5)
+    stream.push(samples)
+    stream.close()
+    assert len(stream.finals) == 2
+    # one step per sentence (each endpoint decodes nothing new); it was 18 when every
+    # hop of the backlog was its own step
+    assert stream.model_calls == 2
+
+
 @pytest.mark.realweights
 def test_batch_transcription_skips_the_silence(real_store_home, padded):
     samples, truth = padded

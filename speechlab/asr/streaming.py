@@ -402,15 +402,24 @@ class RecognitionStream:
         self._gated(self.gate.feed(samples))
 
     def _gated(self, events: list[GateEvent]) -> None:
-        """Act on what the VAD found: utterances begin, hear speech, and end."""
+        """Act on what the VAD found: utterances begin, hear speech, and end. Consecutive
+        speech frames reach the engine together, so audio that piled up while the engine
+        was busy is decoded in one step, not one step per hop of it."""
+        speech: list[np.ndarray] = []
         for event in events:
+            if isinstance(event, SpeechAudio):
+                speech.append(event.samples)
+                continue
+            if speech:
+                self._accept(np.concatenate(speech))
+                speech = []
             if isinstance(event, SpeechStart):
                 self.engine.begin(event.time)
                 self._in_utterance = True
-            elif isinstance(event, SpeechAudio):
-                self._accept(event.samples)
             elif self._in_utterance:
                 self._end_utterance()
+        if speech:
+            self._accept(np.concatenate(speech))
 
     def _accept(self, samples: np.ndarray) -> None:
         self.engine.accept(samples)
