@@ -108,7 +108,8 @@ def test_silence_never_reaches_the_model_and_endpoints_are_finals(real_store_hom
 
 def test_speech_that_piles_up_is_decoded_in_one_step(real_store_home, padded):
     """An engine that falls behind gets the speech that arrived meanwhile in one go: the
-    whole input pushed at once costs one step per utterance, not one per hop of it (that would never catch up with a slow model such as Whisper)."""
+    whole input pushed at once costs one step per utterance, not one per hop of it (that
+    would never catch up with a slow model such as Whisper)."""
     samples, _ = padded
     asr = load_asr(real_store_home / "models" / "speechlab-pl-ctc-small", dtype="float32")
     stream = asr.stream(sample_rate=16_000, vad=True, endpoint_silence_s=None, hop_s=0.5)

@@ -23,6 +23,7 @@ from speechlab.recipes.polish_ctc_v2 import (
     training_config,
     work_texts,
 )
+from speechlab.recipes.polish_ctc_v2_card import held_out_table, published_results
 from speechlab.selfcheck import SELF_CHECK_TEXT
 from speechlab.textnorm import model_card
 from speechlab.train.errors import ConfigError
@@ -139,6 +140,12 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     assert f"| {row['what']} | {row['utterances']} | {100 * row['cer']:.1f} % |" in card
     assert "beam + LM" in card and "Targets:" in card and "synthetic" in card
     assert "(b) held-out espeak-ng variant, greedy CER <= 10 %" in card
+    table = held_out_table(published_results(folder=out))  # what 04_finetune shows
+    assert list(table["set"]) == list(scores["what"])
+    assert (table["CI low %"] <= table["CER %"]).all() and (
+        table["CER %"] <= table["CI high %"]
+    ).all()
+    assert published_results(folder=tmp_path / "nothing") is None
     sums = json.loads((out / "checksums.json").read_text())
     assert {"model.safetensors", "config.json", "vocab.json"} <= set(sums)
     assert {"recipe.yaml", "legs.jsonl", "scores.json", "decoders.json"} <= {

@@ -18,7 +18,15 @@ from typing import Any
 
 from speechlab.train.errors import ConfigError
 
-__all__ = ["TARGETS", "model_card", "publish", "read_results", "targets"]
+__all__ = [
+    "TARGETS",
+    "held_out_table",
+    "model_card",
+    "publish",
+    "published_results",
+    "read_results",
+    "targets",
+]
 
 #: issue 17's targets: (set, decoder, metric, bound, what); CER/WER as fractions
 TARGETS = (
@@ -177,3 +185,37 @@ def publish(
     card = model_card(work, recipe, name=name, model_dir=folder)
     (folder / "README.md").write_text(card, encoding="utf-8")
     return folder
+
+
+def published_results(
+    name: str = "speechlab-pl-ctc", *, folder: Path | None = None
+) -> dict[str, Any] | None:
+    """The held-out scores and decoder comparison published with store model ``name`` (or
+    in ``folder``); None while it is not published in this checkout."""
+    from importlib.resources import files
+
+    folder = folder if folder is not None else files("speechlab.store") / "models" / name
+    if not (folder / "scores.json").is_file():
+        return None
+    scores = json.loads((folder / "scores.json").read_text(encoding="utf-8"))
+    decoders = folder / "decoders.json"
+    found = json.loads(decoders.read_text(encoding="utf-8")) if decoders.is_file() else []
+    return {"scores": scores, "decoders": found}
+
+
+def held_out_table(results: dict[str, Any]) -> Any:
+    """The three held-out sets as a DataFrame: CER with its 95 % CI, WER (percent)."""
+    import pandas as pd
+
+    rows = [
+        {
+            "set": row["what"],
+            "utterances": row["utterances"],
+            "CER %": round(100 * row["cer"], 1),
+            "CI low %": round(100 * row["cer_ci"][0], 1),
+            "CI high %": round(100 * row["cer_ci"][1], 1),
+            "WER %": round(100 * row["wer"], 1),
+        }
+        for row in results["scores"]
+    ]
+    return pd.DataFrame(rows)
