@@ -20,7 +20,6 @@ from pathlib import Path
 from speechlab.asr.kneser_ney import BOS, EOS, UNK, KneserNey, LanguageModelError
 from speechlab.files import read_text, writable_folder
 from speechlab.textnorm import Normalizer, get_normalizer
-from speechlab.train.checkpoint import replace_folder
 
 __all__ = ["BuiltLM", "build_lm", "read_text_lines"]
 
@@ -99,7 +98,12 @@ def build_lm(
     attrs = {"alpha": alpha, "beta": beta, "unk_score_offset": unk_score_offset}
     attrs["score_boundary"] = True
     (folder / "attrs.json").write_text(json.dumps(attrs, indent=2) + "\n", encoding="utf-8")
-    replace_folder(folder, target)  # a crash leaves the old folder or the new one, whole
+    aside = target.with_name(target.name + ".old")  # a crash leaves a whole folder
+    if target.exists():
+        target.rename(aside)
+    folder.rename(target)
+    if aside.exists():
+        shutil.rmtree(aside)
     return BuiltLM(
         folder=target,
         order=order,
