@@ -13,20 +13,25 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 from speechlab.errors import OutputError, SpeechlabError, TextEncodingError
 
 __all__ = [
+    "ASIDE_SUFFIX",
     "decode_text",
     "name_max",
     "output_error",
     "read_text",
+    "replace_folder",
     "writable_file",
     "writable_folder",
 ]
 
+#: A finished folder moved aside while its replacement is renamed in (see replace_folder).
+ASIDE_SUFFIX = ".old"
 _DEFAULT_NAME_MAX = 255
 _SHOWN_NAME = 60  # characters of an over-long name shown in a message
 _READ_ONLY = "it is on a read-only file system. Choose a location on a writable disk."
@@ -225,3 +230,36 @@ def _not_a_folder(blocker: Path, target: Path, what: str, hint: str) -> OutputEr
 
 def _error(message: str, hint: str) -> OutputError:
     return OutputError(f"{message} {hint}".strip())
+
+
+def replace_folder(new: Path, final: Path) -> None:
+    """Rename the finished folder ``new`` to ``final`` so that a crash at any moment leaves a
+    complete folder: ``new``'s files and ``new`` itself are fsynced first; an existing
+    ``final`` is renamed aside (``final.old``), ``new`` renamed in, the parent fsynced, and
+    only then is the old folder deleted."""
+    for path in sorted(new.rglob("*")):
+        if path.is_file():
+            _fsync(path)
+    _fsync(new)
+    aside = final.with_name(final.name + ASIDE_SUFFIX)
+    if aside.exists():  # left by an earlier crash; ``final`` is complete or ``new`` replaces it
+        shutil.rmtree(aside)
+    if final.exists():
+        final.rename(aside)
+    new.rename(final)
+    _fsync(final.parent)
+    if aside.exists():
+        shutil.rmtree(aside)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's entries to disk (folders: where the OS allows it)."""
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() and hasattr(os, "O_DIRECTORY") else 0)
+    try:
+        fd = os.open(path, flags)
+    except (IsADirectoryError, PermissionError):  # Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -16,7 +16,7 @@ from speechlab.asr import detect_backend, load_asr
 from speechlab.asr.inputs import AudioItem
 from speechlab.asr.wav2vec2 import Wav2Vec2Recognizer, iter_windows
 from speechlab.audio import Audio
-from speechlab.errors import AudioError, DatasetError, ModelNotFoundError
+from speechlab.errors import AudioError, DatasetError, ModelNotFoundError, SpeechlabError
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -85,6 +85,34 @@ def test_long_file_is_read_in_blocks_and_matches_in_memory(local_ctc_dir, tmp_pa
     assert from_file.text == in_memory.text == unchunked.text
     assert from_file.chars[-1].end <= clip.duration
     assert from_file.source == str(path)
+
+
+def test_clips_up_to_one_and_a_half_windows_are_decoded_whole(local_ctc_dir, monkeypatch):
+    """The default decodes a clip up to 1.5 x chunk_length_s in one piece (no overlapping
+    windows to compute twice); longer clips and a lower whole_length_s use windows."""
+    default = load_asr(local_ctc_dir, chunk_length_s=3.0, stride_length_s=0.5)
+    narrow = load_asr(local_ctc_dir, chunk_length_s=3.0, stride_length_s=0.5, whole_length_s=0)
+    for r in (default, narrow):
+        calls: list[list[int]] = []
+        original = r.log_probs
+
+        def counted(waves, original=original, calls=calls):
+            calls.append([len(w) for w in waves])
+            return original(waves)
+
+        monkeypatch.setattr(r, "log_probs", counted)
+        text = r.transcribe(_noise(4.4, 7)).text
+        r.transcribe(_noise(4.6, 7))
+        if r is default:
+            assert calls[0] == [round(4.4 * 16_000)]  # whole
+            windows = [n for c in calls[1:] for n in c]
+            assert len(windows) >= 2 and max(windows) <= 3 * 16_000  # 4.6 s > 4.5 s
+            whole_text = text
+        else:
+            assert all(max(c) <= 3 * 16_000 for c in calls)
+            assert text == whole_text  # a local receptive field: the same frames either way
+    with pytest.raises(SpeechlabError, match="whole_length_s"):
+        load_asr(local_ctc_dir, whole_length_s=-1.0)
 
 
 def test_windows_tile_the_audio():

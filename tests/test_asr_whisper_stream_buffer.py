@@ -35,7 +35,7 @@ class Disagreeing:
                 )
                 for t in np.arange(start, end - 0.8, 1.0)
             ]
-            segments.append(SimpleNamespace(end=end, words=words))
+            segments.append(SimpleNamespace(end=end, words=words, compression_ratio=1.2))
         return iter(segments), SimpleNamespace(language="pl")
 
 
@@ -74,3 +74,50 @@ def test_agreeing_hypotheses_never_force_a_cut():
             engine.step()
     assert engine.forced_trims == 0
     assert model.longest <= 15.0 + 5.0 + 1.0  # trimmed at agreed segment ends (5 s apart)
+
+
+class Looping(Disagreeing):
+    """Agrees with itself, but its second segment is a repetition loop; records options."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: list[dict] = []
+
+    def transcribe(self, audio: np.ndarray, **kwargs: object):
+        self.options.append(kwargs)
+        self.calls = 0
+        segments, info = super().transcribe(audio, **kwargs)
+        segments = list(segments)
+        for segment in segments[1:]:
+            segment.compression_ratio = 3.1
+        return iter(segments), info
+
+
+def test_hypotheses_skip_repetition_loops_and_are_decoded_once_with_bounded_tokens():
+    model = Looping()
+    recognizer = SimpleNamespace(model=model, sample_rate=RATE, language="pl", beam_size=5)
+    engine = WhisperStreamEngine(recognizer, "pl", hop_s=1.0, buffer_s=15.0)
+    events = []
+    for _ in range(12):
+        engine.accept(np.zeros(RATE, np.float32))
+        if engine.due():
+            events += engine.step()
+    events += engine.finish()
+    words = [w.text for e in events if isinstance(e, Final) for w in e.words]
+    assert words == [f"w1x{t}" for t in range(5)]  # the first 5 s segment only
+    assert {o["temperature"] for o in model.options} == {0.0}
+    caps = [o["max_new_tokens"] for o in model.options]
+    assert caps[0] == 20 and caps[-1] == 130 and caps == sorted(caps)  # 10/s of buffer + 10
+    assert {o["beam_size"] for o in model.options} == {5}
+
+
+def test_cpu_streams_decode_every_two_seconds_without_a_prompt_gpu_every_second_with_one():
+    def engine(on_gpu: bool) -> WhisperStreamEngine:
+        recognizer = SimpleNamespace(
+            model=Disagreeing(), sample_rate=RATE, language="pl", beam_size=1, on_gpu=on_gpu
+        )
+        return WhisperStreamEngine(recognizer, "pl")
+
+    cpu, gpu = engine(False), engine(True)
+    assert (cpu._hop, cpu._prompt_chars) == (2 * RATE, 0)
+    assert (gpu._hop, gpu._prompt_chars) == (RATE, 200)

@@ -42,6 +42,7 @@ from speechlab.errors import (
 from speechlab.eval import evaluate
 from speechlab.eval.metrics import score
 from speechlab.eval.runlog import DAMAGED_FILE, TRANSCRIPTS_FILE, RunLog
+from speechlab.files import replace_folder
 from speechlab.store import assembly
 from speechlab.train import finetune
 from speechlab.train.checkpoint import (
@@ -49,7 +50,6 @@ from speechlab.train.checkpoint import (
     latest_checkpoint,
     load_torch,
     prune_checkpoints,
-    replace_folder,
 )
 from speechlab.train.errors import TrainError
 from speechlab.tts.base import Output

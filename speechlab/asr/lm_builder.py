@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speechlab.asr.kneser_ney import BOS, EOS, UNK, KneserNey, LanguageModelError
-from speechlab.files import read_text, writable_folder
+from speechlab.files import read_text, replace_folder, writable_folder
 from speechlab.textnorm import Normalizer, get_normalizer
 
 __all__ = ["BuiltLM", "build_lm", "read_text_lines"]
@@ -98,12 +98,7 @@ def build_lm(
     attrs = {"alpha": alpha, "beta": beta, "unk_score_offset": unk_score_offset}
     attrs["score_boundary"] = True
     (folder / "attrs.json").write_text(json.dumps(attrs, indent=2) + "\n", encoding="utf-8")
-    aside = target.with_name(target.name + ".old")  # a crash leaves a whole folder
-    if target.exists():
-        target.rename(aside)
-    folder.rename(target)
-    if aside.exists():
-        shutil.rmtree(aside)
+    replace_folder(folder, target)  # a crash at any moment leaves a whole folder
     return BuiltLM(
         folder=target,
         order=order,

@@ -40,6 +40,7 @@ def load_asr(
     hotword_weight: float | None = None,
     chunk_length_s: float | None = None,
     stride_length_s: float | None = None,
+    whole_length_s: float | None = None,
     max_padding: float | None = None,
     max_batch_seconds: float | None = None,
     feature_chunk_frames: int | None = None,
@@ -61,8 +62,10 @@ def load_asr(
     ``runtime`` (``"auto"``, ``"speechlab"``, ``"transformers"``, ``"onnx"``: ONNX Runtime,
     chosen by ``"auto"`` for a folder holding an ``.onnx`` export), LM beam search (``lm``,
     ``decoder`` ``"auto"|"greedy"|"beam"``, ``alpha``, ``beta``, ``beam_width``,
-    ``hotwords``, ``hotword_weight``), long audio (``chunk_length_s`` 20, ``stride_length_s``
-    2), batching (``max_padding``, ``max_batch_seconds``), ``feature_chunk_frames``, and
+    ``hotwords``, ``hotword_weight``), long audio (inputs up to ``whole_length_s``, 1.5 ×
+    ``chunk_length_s`` = 30 s, are decoded whole; longer ones in ``chunk_length_s`` 20
+    windows with ``stride_length_s`` 2 of context on each side), batching
+    (``max_padding``, ``max_batch_seconds``), ``feature_chunk_frames``, and
     ``adapter``: a LoRA adapter folder (peft format) applied to the model, or a mapping of
     names to folders (all loaded, the first applied; switch with ``use_adapter(name)``).
 
@@ -81,6 +84,7 @@ def load_asr(
         "hotword_weight": hotword_weight,
         "chunk_length_s": chunk_length_s,
         "stride_length_s": stride_length_s,
+        "whole_length_s": whole_length_s,
         "max_padding": max_padding,
         "max_batch_seconds": max_batch_seconds,
         "feature_chunk_frames": feature_chunk_frames,

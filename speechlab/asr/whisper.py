@@ -81,6 +81,7 @@ class WhisperRecognizer(Recognizer):
         self.language = language
         self.beam_size = beam_size
         self.word_timestamps = word_timestamps
+        self.on_gpu = checked.is_cuda
         if (self.model_dir / "config.json").is_file():
             read_json(self.model_dir / "config.json")  # damage named here, not in CTranslate2
         try:

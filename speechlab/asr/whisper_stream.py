@@ -40,15 +40,27 @@ _OVERLAP_WORDS = 5  # the longest run of re-heard committed words removed from a
 _MIN_AUDIO = 1.0  # seconds in the buffer before the first decoding (less is too short)
 _FORCE_AFTER_S = 10.0  # buffer beyond buffer_s at which the latest hypothesis is committed
 _MAX_BUFFER_S = 28.0  # ... and never more than this (Whisper hears 30 s)
+# Whisper writes about 6 tokens per second of Polish speech (measured on the stream bench's
+# sentences); a hypothesis may write 10 per second of buffer plus 10: a repetition loop on
+# a word cut at the buffer's edge otherwise runs to 448 tokens (measured: 8-25 s per call)
+_TOKENS_PER_S = 10
+_TOKENS_SPARE = 10
+_MAX_NEW_TOKENS = 224
+_MAX_COMPRESSION = 2.4  # faster-whisper's threshold: a segment this repetitive is a loop
 
 
 class WhisperStreamEngine(StreamEngine):
     """LocalAgreement-2 streaming over a faster-whisper model (see the module docstring).
 
-    ``hop_s``: new audio between decodings (each decodes the whole buffer: on 2 CPU cores
-    whisper-base takes about 0.8 s for a 2 s buffer and 1.4 s for 20 s). ``buffer_s``: the
-    buffer length that triggers trimming. ``prompt_chars``: committed text given as prompt.
-    ``beam_size``: Whisper's beam (None: the recognizer's).
+    ``hop_s``: new audio between decodings (None: 2 s on a CPU, 1 s on a GPU). Each
+    decodes the whole buffer: on 2 CPU cores whisper-base takes about 1.5 s for a 1-3 s
+    buffer and 2.3 s for 15 s, as Whisper's encoder always hears 30 s; a stream that falls
+    behind decodes less often and never loses audio. ``buffer_s``: the buffer length that
+    triggers trimming. ``prompt_chars``: committed text given as prompt (None: 0 on a CPU,
+    200 on a GPU; measured on 2 CPU cores, a prompt makes faster-whisper decode the audio
+    after the last word once more in about two calls of three, nearly doubling each call's
+    time). ``beam_size``: Whisper's beam (None: the recognizer's). Hypotheses are decoded
+    at temperature 0 only and with a bounded number of tokens.
     """
 
     def __init__(
@@ -56,12 +68,17 @@ class WhisperStreamEngine(StreamEngine):
         recognizer: Any,
         language: str | None,
         *,
-        hop_s: Seconds = 1.0,
+        hop_s: Seconds | None = None,
         buffer_s: Seconds = 15.0,
-        prompt_chars: int = 200,
+        prompt_chars: int | None = None,
         beam_size: int | None = None,
     ) -> None:
         super().__init__()
+        on_gpu = bool(getattr(recognizer, "on_gpu", False))
+        if hop_s is None:
+            hop_s = 1.0 if on_gpu else 2.0
+        if prompt_chars is None:
+            prompt_chars = 200 if on_gpu else 0
         if not isinstance(hop_s, int | float) or not 0.1 <= hop_s <= 30:
             raise SpeechlabError(f"hop_s must be seconds in [0.1, 30], got {hop_s!r}.")
         if not isinstance(buffer_s, int | float) or not 2 * hop_s <= buffer_s <= 25:
@@ -143,8 +160,10 @@ class WhisperStreamEngine(StreamEngine):
     # ------------------------------------------------------------------ pieces
 
     def _hypothesis(self) -> tuple[list[Segment], list[Seconds]]:
-        """Whisper's words for the whole buffer (stream times) and its segments' ends."""
+        """Whisper's words for the whole buffer (stream times) and its segments' ends;
+        segments whose text compresses like a repetition loop are left out."""
         prompt = self._context[-self._prompt_chars :].strip() if self._prompt_chars else ""
+        seconds = len(self._audio) / self.sample_rate
         segments, info = self.model.transcribe(
             self._audio,
             language=self.language,
@@ -153,8 +172,12 @@ class WhisperStreamEngine(StreamEngine):
             condition_on_previous_text=False,
             initial_prompt=prompt or None,
             vad_filter=False,
+            # one decoding per hypothesis: the next hop decodes again anyway, so no
+            # temperature fallback (each retry is a whole decoding), and a bounded length
+            temperature=0.0,
+            max_new_tokens=min(_MAX_NEW_TOKENS, int(_TOKENS_PER_S * seconds) + _TOKENS_SPARE),
         )
-        segments = list(segments)  # the decoding happens here
+        kept = list(segments)  # the decoding happens here
         self.model_calls += 1
         self._new = 0
         self._decoded = True
@@ -162,7 +185,9 @@ class WhisperStreamEngine(StreamEngine):
             self.language = info.language
         words: list[Segment] = []
         ends: list[Seconds] = []
-        for segment in segments:
+        for segment in kept:
+            if segment.compression_ratio > _MAX_COMPRESSION:
+                continue
             ends.append(self._audio_start + float(segment.end))
             for word in segment.words or []:
                 text = word.word.strip()

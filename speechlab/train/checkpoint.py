@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
 import random
 import shutil
 import zipfile
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from speechlab.files import ASIDE_SUFFIX as _ASIDE
 from speechlab.store.model_folders import check_safetensors, load_tensors, safetensors_problem
 from speechlab.train.errors import TrainError
 
@@ -40,7 +40,6 @@ __all__ = [
     "capture_rng",
     "latest_checkpoint",
     "prune_checkpoints",
-    "replace_folder",
     "restore_rng",
 ]
 
@@ -50,7 +49,6 @@ STATE_FILE = "trainer_state.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_COLUMNS = ("step", "loss", "lr", "cer", "elapsed")
 _PREFIX = "step-"
-_ASIDE = ".old"  # a finished checkpoint moved aside while its replacement is renamed in
 _TORCH_FILES = ("optimizer.pt", "scheduler.pt")  # besides the weights, the RNG and the state
 
 
@@ -172,39 +170,6 @@ def prune_checkpoints(root: Path, keep: int) -> None:
     for aside in root.glob(f"{_PREFIX}*{_ASIDE}"):
         if (root / aside.name.removesuffix(_ASIDE)).is_dir():
             shutil.rmtree(aside)
-
-
-def replace_folder(new: Path, final: Path) -> None:
-    """Rename the finished folder ``new`` to ``final`` so that a crash at any moment leaves a
-    complete folder: ``new``'s files and ``new`` itself are fsynced first; an existing
-    ``final`` is renamed aside (``final.old``), ``new`` renamed in, the parent fsynced, and
-    only then is the old folder deleted."""
-    for path in sorted(new.rglob("*")):
-        if path.is_file():
-            _fsync(path)
-    _fsync(new)
-    aside = final.with_name(final.name + _ASIDE)
-    if aside.exists():  # left by an earlier crash; ``final`` is complete or ``new`` replaces it
-        shutil.rmtree(aside)
-    if final.exists():
-        final.rename(aside)
-    new.rename(final)
-    _fsync(final.parent)
-    if aside.exists():
-        shutil.rmtree(aside)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's or a folder's entries to disk (folders: where the OS allows it)."""
-    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() and hasattr(os, "O_DIRECTORY") else 0)
-    try:
-        fd = os.open(path, flags)
-    except (IsADirectoryError, PermissionError):  # Windows cannot open folders
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def save_weights(model: Any, path: Path) -> None:

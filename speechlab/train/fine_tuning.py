@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from speechlab.files import writable_folder
+from speechlab.files import replace_folder, writable_folder
 from speechlab.train.checkpoint import (
     STATE_FILE,
     WEIGHTS_FILE,
@@ -51,7 +51,6 @@ from speechlab.train.checkpoint import (
     load_torch,
     load_weights,
     prune_checkpoints,
-    replace_folder,
     restore_rng,
     save_torch,
     save_weights,
