@@ -40,9 +40,9 @@ _OVERLAP_WORDS = 5  # the longest run of re-heard committed words removed from a
 _MIN_AUDIO = 1.0  # seconds in the buffer before the first decoding (less is too short)
 _FORCE_AFTER_S = 10.0  # buffer beyond buffer_s at which the latest hypothesis is committed
 _MAX_BUFFER_S = 28.0  # ... and never more than this (Whisper hears 30 s)
-# Whisper writes about 6 tokens per second of Polish speech (measured on the stream bench's
-# sentences); a hypothesis may write 10 per second of buffer plus 10: a repetition loop on
-# a word cut at the buffer's edge otherwise runs to 448 tokens (measured: 8-25 s per call)
+# Whisper writes about 6 tokens per second of Polish speech (the stream bench's sentences);
+# a hypothesis may write 10 per second of buffer plus 10: a repetition loop on a word cut at
+# the buffer's edge otherwise runs to Whisper's 448 tokens
 _TOKENS_PER_S = 10
 _TOKENS_SPARE = 10
 _MAX_NEW_TOKENS = 224
@@ -57,10 +57,10 @@ class WhisperStreamEngine(StreamEngine):
     buffer and 2.3 s for 15 s, as Whisper's encoder always hears 30 s; a stream that falls
     behind decodes less often and never loses audio. ``buffer_s``: the buffer length that
     triggers trimming. ``prompt_chars``: committed text given as prompt (None: 0 on a CPU,
-    200 on a GPU; measured on 2 CPU cores, a prompt makes faster-whisper decode the audio
-    after the last word once more in about two calls of three, nearly doubling each call's
-    time). ``beam_size``: Whisper's beam (None: the recognizer's). Hypotheses are decoded
-    at temperature 0 only and with a bounded number of tokens.
+    200 on a GPU: with a prompt, faster-whisper often decodes the audio after the last word
+    once more, a second encoder pass). ``beam_size``: Whisper's beam (None: the
+    recognizer's). Hypotheses are decoded at temperature 0 only, with a bounded number of
+    tokens.
     """
 
     def __init__(
