@@ -161,7 +161,13 @@ def test_a_take_with_a_fake_model_updates_the_live_text_then_gives_audio_and_tra
     assert isinstance(rec.audio, Audio) and rec.audio.duration == pytest.approx(2.0)
     assert isinstance(rec.transcript, Transcript)
     assert rec.transcript.text == " ".join(f"w{i}" for i in range(10))
-    assert ("stable_text", "w0 w1 w2 w3 w4 w5 w6 w7 w8") in seen  # a live partial arrived
+    # live partials arrived before the final; which ones depends on the worker thread's
+    # pace (partials are skipped when it falls behind, by design), but each stable text is
+    # a prefix of the final text
+    stable = [text for name, text in seen if name == "stable_text" and text]
+    finals = [i for i, (name, text) in enumerate(seen) if name == "final_text" and text]
+    assert stable and finals and seen.index(("stable_text", stable[0])) < finals[0]
+    assert all(rec.transcript.text.startswith(text) for text in stable)
     assert rec.panel.final_text == rec.transcript.text
     assert rec.panel.stable_text == rec.panel.unstable_text == ""
     assert fake.streams[0].closed
