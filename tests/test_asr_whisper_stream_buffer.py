@@ -49,7 +49,7 @@ def test_hypotheses_that_never_agree_cannot_grow_the_buffer_past_the_limit():
         if engine.due():
             events += engine.step()
     events += engine.finish()
-    assert model.longest <= 25.0 + 1.0  # buffer_s + 10 s, plus one hop
+    assert engine.model.longest <= 25.0 + 1.0  # buffer_s + 10 s, plus one hop
     assert engine.forced_trims >= 3
     finals = [e for e in events if isinstance(e, Final)]
     assert len(finals) >= 4  # each forced cut ends a segment
@@ -73,7 +73,7 @@ def test_agreeing_hypotheses_never_force_a_cut():
         if engine.due():
             engine.step()
     assert engine.forced_trims == 0
-    assert model.longest <= 15.0 + 5.0 + 1.0  # trimmed at agreed segment ends (5 s apart)
+    assert engine.model.longest <= 15.0 + 5.0 + 1.0  # trimmed at agreed segment ends (5 s apart)
 
 
 class Looping(Disagreeing):
@@ -105,13 +105,13 @@ def test_hypotheses_skip_repetition_loops_and_are_decoded_once_with_bounded_toke
     events += engine.finish()
     words = [w.text for e in events if isinstance(e, Final) for w in e.words]
     assert words == [f"w1x{t}" for t in range(5)]  # the first 5 s segment only
-    assert {o["temperature"] for o in model.options} == {0.0}
-    caps = [o["max_new_tokens"] for o in model.options]
+    assert {o["temperature"] for o in engine.model.options} == {0.0}
+    caps = [o["max_new_tokens"] for o in engine.model.options]
     assert caps[0] == 20 and caps[-1] == 130 and caps == sorted(caps)  # 10/s of buffer + 10
-    assert {o["beam_size"] for o in model.options} == {5}
+    assert {o["beam_size"] for o in engine.model.options} == {5}
 
 
-def test_cpu_streams_decode_every_two_seconds_without_a_prompt_gpu_every_second_with_one():
+def test_streams_decode_every_second_on_a_cpu_without_a_prompt_on_a_gpu_with_one():
     def engine(on_gpu: bool) -> WhisperStreamEngine:
         recognizer = SimpleNamespace(
             model=Disagreeing(), sample_rate=RATE, language="pl", beam_size=1, on_gpu=on_gpu
@@ -119,5 +119,5 @@ def test_cpu_streams_decode_every_two_seconds_without_a_prompt_gpu_every_second_
         return WhisperStreamEngine(recognizer, "pl")
 
     cpu, gpu = engine(False), engine(True)
-    assert (cpu._hop, cpu._prompt_chars) == (2 * RATE, 0)
+    assert (cpu._hop, cpu._prompt_chars) == (RATE, 0)
     assert (gpu._hop, gpu._prompt_chars) == (RATE, 200)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from speechlab.asr.streaming import Final, Partial, StreamEngine, StreamEvent
+from speechlab.asr.whisper_context import context_frames, fitted_whisper
 from speechlab.audio import Seconds
 from speechlab.errors import SpeechlabError
 from speechlab.transcript import Segment, Transcript
@@ -52,15 +53,15 @@ _MAX_COMPRESSION = 2.4  # faster-whisper's threshold: a segment this repetitive 
 class WhisperStreamEngine(StreamEngine):
     """LocalAgreement-2 streaming over a faster-whisper model (see the module docstring).
 
-    ``hop_s``: new audio between decodings (None: 2 s on a CPU, 1 s on a GPU). Each
-    decodes the whole buffer: on 2 CPU cores whisper-base takes about 1.5 s for a 1-3 s
-    buffer and 2.3 s for 15 s, as Whisper's encoder always hears 30 s; a stream that falls
-    behind decodes less often and never loses audio. ``buffer_s``: the buffer length that
-    triggers trimming. ``prompt_chars``: committed text given as prompt (None: 0 on a CPU,
-    200 on a GPU: with a prompt, faster-whisper often decodes the audio after the last word
-    once more, a second encoder pass). ``beam_size``: Whisper's beam (None: the
-    recognizer's). Hypotheses are decoded at temperature 0 only, with a bounded number of
-    tokens.
+    ``hop_s``: new audio between decodings (1 s). Each decodes the whole buffer; a stream
+    that falls behind decodes less often and never loses audio. ``fit_context``: the
+    encoder hears the buffer plus 1-2 s, at least 15 s (:mod:`speechlab.asr.whisper_context`)
+    instead of Whisper's 30 s, a fraction of the work for short buffers. ``buffer_s``: the
+    buffer length that triggers trimming.
+    ``prompt_chars``: committed text given as prompt (None: 0 on a CPU, 200 on a GPU: with
+    a prompt, faster-whisper often decodes the audio after the last word once more, a second
+    encoder pass). ``beam_size``: Whisper's beam (None: the recognizer's). Hypotheses are
+    decoded at temperature 0 only, with a bounded number of tokens.
     """
 
     def __init__(
@@ -68,15 +69,14 @@ class WhisperStreamEngine(StreamEngine):
         recognizer: Any,
         language: str | None,
         *,
-        hop_s: Seconds | None = None,
+        hop_s: Seconds = 1.0,
         buffer_s: Seconds = 15.0,
         prompt_chars: int | None = None,
         beam_size: int | None = None,
+        fit_context: bool = True,
     ) -> None:
         super().__init__()
         on_gpu = bool(getattr(recognizer, "on_gpu", False))
-        if hop_s is None:
-            hop_s = 1.0 if on_gpu else 2.0
         if prompt_chars is None:
             prompt_chars = 200 if on_gpu else 0
         if not isinstance(hop_s, int | float) or not 0.1 <= hop_s <= 30:
@@ -89,7 +89,8 @@ class WhisperStreamEngine(StreamEngine):
         if not isinstance(prompt_chars, int) or prompt_chars < 0:
             raise SpeechlabError(f"prompt_chars must be >= 0, got {prompt_chars!r}.")
         self.recognizer = recognizer
-        self.model = recognizer.model
+        self.fit_context = bool(fit_context)
+        self.model = fitted_whisper(recognizer.model) if self.fit_context else recognizer.model
         self.sample_rate = recognizer.sample_rate
         self.language = language or recognizer.language
         self.beam_size = beam_size or recognizer.beam_size
@@ -164,6 +165,8 @@ class WhisperStreamEngine(StreamEngine):
         segments whose text compresses like a repetition loop are left out."""
         prompt = self._context[-self._prompt_chars :].strip() if self._prompt_chars else ""
         seconds = len(self._audio) / self.sample_rate
+        if self.fit_context:
+            self.model.frames = context_frames(len(self._audio), self.sample_rate)
         segments, info = self.model.transcribe(
             self._audio,
             language=self.language,
