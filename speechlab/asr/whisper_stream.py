@@ -180,7 +180,7 @@ class WhisperStreamEngine(StreamEngine):
             temperature=0.0,
             max_new_tokens=min(_MAX_NEW_TOKENS, int(_TOKENS_PER_S * seconds) + _TOKENS_SPARE),
         )
-        kept = list(segments)  # the decoding happens here
+        segments = list(segments)  # the decoding happens here
         self.model_calls += 1
         self._new = 0
         self._decoded = True
@@ -188,7 +188,7 @@ class WhisperStreamEngine(StreamEngine):
             self.language = info.language
         words: list[Segment] = []
         ends: list[Seconds] = []
-        for segment in kept:
+        for segment in segments:
             if segment.compression_ratio > _MAX_COMPRESSION:
                 continue
             ends.append(self._audio_start + float(segment.end))
