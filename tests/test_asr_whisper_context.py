@@ -108,5 +108,7 @@ def test_real_whisper_hears_the_same_words_with_a_fitted_context(real_store_home
     print(f"\nfull:   {full}\nfitted: {fitted}\nWER {wer:.3f}")
     assert view.frames < FULL_FRAMES
     assert wer <= 0.15  # measured 0.0 (with 6 or 10 s of context: 0.3, beam 1 even 0.6)
-    view.frames = 100  # the encoder hears the first second only: the cut takes effect
-    assert len(plain(words(view)).split()) < len(plain(full).split()) / 2
+    # the encoder hears the first second only: the words spoken after 2 s are gone (what it
+    # writes instead varies: a few words, or in one CI run a loop of "Czętobr,")
+    view.frames = 100
+    assert not {"kowalski", "mieszkam", "warszawie"} & set(plain(words(view)).split())
