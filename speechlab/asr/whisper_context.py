@@ -49,7 +49,8 @@ def fitted_whisper(model: Any) -> Any:
     """A view of ``model`` (a loaded ``faster_whisper.WhisperModel``) whose encoder hears
     ``view.frames`` mel frames (set it with :func:`context_frames` before ``transcribe``;
     3,000 means Whisper's usual window). Weights are shared, nothing is copied."""
-    view = _fitted_class(type(model)).__new__(_fitted_class(type(model)))
+    fitted = _fitted_class(type(model))
+    view = fitted.__new__(fitted)
     view.__dict__.update(model.__dict__)
     view.frames = FULL_FRAMES
     return view
