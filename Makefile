@@ -9,7 +9,7 @@ TORCH_PIP_ARGS ?=
 EXTRAS ?= dev,lm,offline-models,scale
 STAMP := $(VENV)/.speechlab-installed
 
-.PHONY: install demo test lint format bench notebooks clean
+.PHONY: install demo test lint format bench bench-rerun notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,10 +46,19 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## Run every benchmark (resumable; results in benchmarks/results/).
+## Run every benchmark (resumable; results in benchmarks/results/). quant_bench collects
+## Kokoro's rows from tts_bench and kokoro_import, so they run before it.
+BENCHES := asr_bench runtime_bench tts_bench kokoro_import quant_bench stream_bench \
+	scale_bench polish_g2p_bench eval_report
 bench: install
-	for b in benchmarks/*_bench.py benchmarks/eval_report.py benchmarks/kokoro_import.py; do \
-		$(BIN)/python $$b || exit 1; done
+	for b in $(BENCHES); do $(BIN)/python benchmarks/$$b.py || exit 1; done
+
+## Rerun every benchmark into $(RERUN) (resumable: run it again to carry on) and judge every
+## figure against the committed results: $(RERUN)/reproduction.md.
+RERUN ?= benchmarks/.rerun
+bench-rerun: install
+	SPEECHLAB_BENCH_RESULTS=$(abspath $(RERUN)) $(MAKE) bench
+	$(BIN)/python benchmarks/compare_results.py benchmarks/results $(RERUN)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

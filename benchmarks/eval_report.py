@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import machine, machine_lines
+from harness import RESULTS, machine, machine_lines
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 OUT = RESULTS / "eval_report"
 VOICES = ["jm_kumo", "jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro"]
 LANGUAGES = ("pl", "cs", "sk", "uk")

@@ -21,7 +21,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: Where results go: ``benchmarks/results`` (committed), or ``SPEECHLAB_BENCH_RESULTS`` (a
+#: rerun to set beside the committed results with ``compare_results.py``).
+RESULTS = Path(
+    os.environ.get("SPEECHLAB_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
+)
 RESULTS_GLOB = "benchmarks/results"
 THREADS = 2
 #: CPU features that change how fast int8/bf16/fp32 kernels run, recorded with every result.

@@ -21,11 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import machine, machine_lines
-
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
-
+from harness import RESULTS, machine, machine_lines
 
 #: Mapping variants for the one Polish symbol outside Kokoro's vocabulary (ʑ), and stress.
 VARIANTS = {

@@ -1,0 +1,232 @@
+"""Set a rerun of the benchmarks beside the committed results: which figures it reproduces.
+
+```bash
+make bench-rerun        # every benchmark into benchmarks/.rerun/, then this comparison
+python benchmarks/compare_results.py benchmarks/results benchmarks/.rerun
+```
+
+Every numeric figure in the committed JSON files (``results/*.json`` and the evaluation
+tables under ``results/eval_report/``) is looked up at the same place in the rerun's files
+and judged by what kind of figure it is:
+
+* **repeated measurements** (a ``{median, min, max, n}`` spread, or a list of at least 3
+  numbers): reproduced when the rerun's median lies within the committed min–max, the
+  spread the README quotes;
+* **single timings** (seconds, RTF, latency, throughput, peak RSS, GFLOP/s, …; one run, no
+  spread recorded): within ``TIMING_TOLERANCE`` of the committed value;
+* **quality** (WER, CER, their confidence bounds, parity differences): within
+  ``QUALITY_TOLERANCE`` absolute (the same weights on the same inputs; only float noise and
+  library versions may move them);
+* **everything else** (sizes, counts, audio lengths, flags): equal, to ``EXACT_TOLERANCE``
+  relative.
+
+Raw per-run lists (``runs``, ``repeats``) are not compared one by one: their spread is.
+Machine records are not figures. The report (``reproduction.md`` in the rerun folder) lists
+per file how many figures were reproduced and every one that was not, with both values;
+``--strict`` exits 1 when any figure was not reproduced or not rerun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+_MISSING = object()  # a figure the rerun does not have
+TIMING_TOLERANCE = 0.25
+QUALITY_TOLERANCE = 0.005
+EXACT_TOLERANCE = 1e-3
+#: keys that are not figures (machine records, raw per-run lists, free text)
+SKIP = re.compile(r"^(machine|part_machines|runs|repeats|order|date|commit|text|packages)$")
+#: fixed quantities whose names look like timings: how much audio went in
+FIXED = re.compile(r"^(audio_seconds|speech_seconds(_heard)?|seconds|duration\w*|n|hops?)$")
+QUALITY = re.compile(r"(^|_)(wer|cer|ci|ci_low|ci_high|low|high|difference|diff)($|_)")
+TIMING = re.compile(
+    r"(seconds|_s$|^s$|rtf|_ms$|^p\d+_ms$|latency|throughput|per_s|rss|gflop|lag|speed|"
+    r"per_second|rtfx|share|ratio|_time|load)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Figure:
+    """One figure's verdict: where it is, both values, its kind, whether it reproduced."""
+
+    file: str
+    path: str
+    kind: str
+    committed: str
+    rerun: str
+    reproduced: bool | None  # None: not in the rerun
+
+
+def _is_spread(value: object) -> bool:
+    return isinstance(value, dict) and {"median", "min", "max"} <= value.keys()
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _repeated(value: object) -> bool:
+    return isinstance(value, list) and len(value) >= 3 and all(_is_number(v) for v in value)
+
+
+def _kind(key: str) -> str:
+    if FIXED.search(key):
+        return "exact"
+    if QUALITY.search(key):
+        return "quality"
+    if TIMING.search(key):
+        return "timing"
+    return "exact"
+
+
+def _fmt(value: object) -> str:
+    if _is_spread(value):
+        return f"{value['median']:.4g} ({value['min']:.4g}–{value['max']:.4g})"  # type: ignore[index]
+    if _repeated(value):
+        return f"{statistics.median(value):.4g} ({min(value):.4g}–{max(value):.4g})"  # type: ignore[arg-type]
+    if _is_number(value):
+        return f"{value:.4g}"
+    return json.dumps(value, ensure_ascii=False)[:60]
+
+
+def _median_range(value: object) -> tuple[float, float, float] | None:
+    if _is_spread(value):
+        return float(value["median"]), float(value["min"]), float(value["max"])  # type: ignore[index]
+    if _repeated(value):
+        return statistics.median(value), min(value), max(value)  # type: ignore[arg-type]
+    if _is_number(value):
+        return float(value), float(value), float(value)  # type: ignore[arg-type]
+    return None
+
+
+def judge(key: str, committed: object, rerun: object) -> tuple[str, bool]:
+    """The kind of the figure under ``key`` and whether ``rerun`` reproduces ``committed``."""
+    if _is_spread(committed) or _repeated(committed):
+        kind = "spread"
+        got = _median_range(rerun)
+        low, high = _median_range(committed)[1:]  # type: ignore[index]
+        return kind, got is not None and low <= got[0] <= high
+    if isinstance(committed, bool | str) or committed is None:
+        return "exact", committed == rerun
+    kind = _kind(key)
+    if not _is_number(rerun):
+        spread = _median_range(rerun)
+        if spread is None:
+            return kind, False
+        rerun = spread[0]
+    a, b = float(committed), float(rerun)  # type: ignore[arg-type]
+    if math.isnan(a) or math.isnan(b):
+        return kind, math.isnan(a) and math.isnan(b)
+    if kind == "quality":
+        return kind, abs(a - b) <= QUALITY_TOLERANCE
+    tolerance = TIMING_TOLERANCE if kind == "timing" else EXACT_TOLERANCE
+    return kind, abs(a - b) <= tolerance * max(abs(a), 1e-12)
+
+
+def figures(committed: object, rerun: object, file: str, path: str = "") -> Iterator[Figure]:
+    """Every figure of ``committed`` judged against the same place in ``rerun``."""
+    key = path.rsplit(".", 1)[-1] if path else ""
+    if SKIP.match(key):
+        return
+    if isinstance(committed, dict) and not _is_spread(committed):
+        other = rerun if isinstance(rerun, dict) else {}
+        for name, value in committed.items():
+            where = f"{path}.{name}" if path else str(name)
+            yield from figures(value, other.get(name, _MISSING), file, where)
+        return
+    if isinstance(committed, list) and not _repeated(committed):
+        other = rerun if isinstance(rerun, list) else []
+        for i, value in enumerate(committed):
+            yield from figures(
+                value, other[i] if i < len(other) else _MISSING, file, f"{path}[{i}]"
+            )
+        return
+    figure = isinstance(committed, int | float) or _is_spread(committed) or _repeated(committed)
+    if not figure:  # (bool is an int: flags are figures)
+        return  # text: not a figure
+    if rerun is _MISSING:
+        yield Figure(file, path, _kind(key), _fmt(committed), "–", None)
+        return
+    kind, ok = judge(key, committed, rerun)
+    yield Figure(file, path, kind, _fmt(committed), _fmt(rerun), ok)
+
+
+def compare(committed_dir: Path, rerun_dir: Path) -> list[Figure]:
+    """Every figure of every JSON file under ``committed_dir`` against ``rerun_dir``."""
+    out: list[Figure] = []
+    for path in sorted(committed_dir.rglob("*.json")):
+        name = str(path.relative_to(committed_dir))
+        if path.name == "machine.json":
+            continue
+        committed = json.loads(path.read_text(encoding="utf-8"))
+        other = rerun_dir / name
+        rerun = json.loads(other.read_text(encoding="utf-8")) if other.is_file() else {}
+        out += figures(committed, rerun, name)
+    return out
+
+
+def report(found: list[Figure], committed_dir: Path, rerun_dir: Path) -> str:
+    """Markdown: a summary row per file, then every figure not reproduced or not rerun."""
+    lines = [
+        "# Benchmark reproduction",
+        "",
+        f"Committed results `{committed_dir}` against the rerun `{rerun_dir}`. Repeated "
+        "measurements: the rerun's median within the committed min–max. Single timings: "
+        f"within ±{TIMING_TOLERANCE:.0%}. Quality (WER, CER, bounds, differences): within "
+        f"±{QUALITY_TOLERANCE} absolute. Sizes, counts, flags: equal (±{EXACT_TOLERANCE:.1%}).",
+        "",
+        "| file | figures | reproduced | not reproduced | not rerun |",
+        "|---|---|---|---|---|",
+    ]
+    files = sorted({f.file for f in found})
+    for name in files:
+        mine = [f for f in found if f.file == name]
+        lines.append(
+            f"| {name} | {len(mine)} | {sum(f.reproduced is True for f in mine)} | "
+            f"{sum(f.reproduced is False for f in mine)} | "
+            f"{sum(f.reproduced is None for f in mine)} |"
+        )
+    off = [f for f in found if f.reproduced is not True]
+    if off:
+        lines += [
+            "",
+            "| file | figure | kind | committed | rerun |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [f"| {f.file} | `{f.path}` | {f.kind} | {f.committed} | {f.rerun} |" for f in off]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("committed", type=Path, help="the committed results folder")
+    parser.add_argument("rerun", type=Path, help="the rerun's results folder")
+    parser.add_argument("--strict", action="store_true", help="exit 1 unless all reproduced")
+    args = parser.parse_args(argv)
+    for folder in (args.committed, args.rerun):
+        if not folder.is_dir():
+            parser.error(f"{folder} is not a folder of benchmark results")
+    found = compare(args.committed, args.rerun)
+    text = report(found, args.committed, args.rerun)
+    (args.rerun / "reproduction.md").write_text(text, encoding="utf-8")
+    reproduced = sum(f.reproduced is True for f in found)
+    print(
+        f"{reproduced} of {len(found)} figures reproduced "
+        f"({sum(f.reproduced is False for f in found)} not, "
+        f"{sum(f.reproduced is None for f in found)} not rerun); "
+        f"report: {args.rerun / 'reproduction.md'}"
+    )
+    return 1 if args.strict and reproduced < len(found) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""benchmarks/compare_results.py: a rerun of the benchmarks judged against committed results."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location(
+    "compare_results", ROOT / "benchmarks" / "compare_results.py"
+)
+assert _spec is not None and _spec.loader is not None
+compare_results = importlib.util.module_from_spec(_spec)
+sys.modules["compare_results"] = compare_results  # dataclasses look their module up
+_spec.loader.exec_module(compare_results)
+
+
+def _write(folder: Path, name: str, data: dict) -> None:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+COMMITTED = {
+    "machine": {"cpu": "AMD EPYC", "cores": 2},
+    "parts": {
+        "headline": {
+            "ratio": {"median": 1.22, "min": 0.90, "max": 1.23, "n": 5},
+            "runs": [{"wall_seconds": 88.4}, {"wall_seconds": 96.5}],
+        },
+        "row": {
+            "wall_seconds": 10.0,
+            "cer": 0.0750,
+            "size_mb": 10.58,
+            "keeps_up": True,
+            "text": "dzień dobry",
+            "naive_seconds": [4.0, 4.5, 5.0],
+        },
+    },
+}
+
+
+def _rerun(**changes: object) -> dict:
+    data = json.loads(json.dumps(COMMITTED))
+    row = data["parts"]["row"]
+    for key, value in changes.items():
+        if key == "ratio":
+            data["parts"]["headline"]["ratio"] = value
+        else:
+            row[key] = value
+    return data
+
+
+def _verdicts(tmp_path: Path, rerun: dict) -> dict[str, bool | None]:
+    committed, again = tmp_path / "committed", tmp_path / "rerun"
+    shutil.rmtree(tmp_path, ignore_errors=True)
+    _write(committed, "x_bench.json", COMMITTED)
+    _write(again, "x_bench.json", rerun)
+    return {f.path: f.reproduced for f in compare_results.compare(committed, again)}
+
+
+def test_an_identical_rerun_reproduces_every_figure_and_skips_machines_runs_and_text(
+    tmp_path: Path,
+) -> None:
+    verdicts = _verdicts(tmp_path, COMMITTED)
+    assert verdicts == {
+        "parts.headline.ratio": True,
+        "parts.row.wall_seconds": True,
+        "parts.row.cer": True,
+        "parts.row.size_mb": True,
+        "parts.row.keeps_up": True,
+        "parts.row.naive_seconds": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "figure", "reproduced"),
+    [
+        ({"ratio": {"median": 1.10, "min": 1.0, "max": 1.3, "n": 5}}, "parts.headline.ratio", True),
+        (
+            {"ratio": {"median": 1.30, "min": 1.2, "max": 1.4, "n": 5}},
+            "parts.headline.ratio",
+            False,
+        ),
+        ({"ratio": 0.95}, "parts.headline.ratio", True),  # a single run inside the spread
+        ({"wall_seconds": 12.4}, "parts.row.wall_seconds", True),  # +24 %: a single timing
+        ({"wall_seconds": 12.6}, "parts.row.wall_seconds", False),  # +26 %
+        ({"cer": 0.0790}, "parts.row.cer", True),  # +0.004 absolute
+        ({"cer": 0.0810}, "parts.row.cer", False),  # +0.006
+        ({"size_mb": 10.60}, "parts.row.size_mb", False),  # sizes are equal or not
+        ({"keeps_up": False}, "parts.row.keeps_up", False),
+        ({"naive_seconds": [5.1, 5.2, 5.3]}, "parts.row.naive_seconds", False),
+        ({"naive_seconds": [4.2, 4.8, 9.0]}, "parts.row.naive_seconds", True),
+        ({"wall_seconds": "fast"}, "parts.row.wall_seconds", False),
+    ],
+)
+def test_each_kind_of_figure_is_judged_by_its_own_rule(
+    tmp_path: Path, change: dict, figure: str, reproduced: bool
+) -> None:
+    assert _verdicts(tmp_path, _rerun(**change))[figure] is reproduced
+
+
+def test_figures_missing_from_the_rerun_are_reported_as_not_rerun(tmp_path: Path) -> None:
+    rerun = _rerun()
+    del rerun["parts"]["row"]
+    verdicts = _verdicts(tmp_path, rerun)
+    assert verdicts["parts.headline.ratio"] is True
+    assert verdicts["parts.row.cer"] is None and verdicts["parts.row.wall_seconds"] is None
+
+
+def test_the_command_writes_a_report_and_strict_fails_on_a_figure_not_reproduced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    committed, again = tmp_path / "committed", tmp_path / "rerun"
+    _write(committed, "x_bench.json", COMMITTED)
+    _write(again, "x_bench.json", _rerun(cer=0.2))
+    assert compare_results.main([str(committed), str(again)]) == 0
+    assert compare_results.main([str(committed), str(again), "--strict"]) == 1
+    assert "5 of 6 figures reproduced (1 not, 0 not rerun)" in capsys.readouterr().out
+    report = (again / "reproduction.md").read_text(encoding="utf-8")
+    assert "| x_bench.json | 6 | 5 | 1 | 0 |" in report
+    assert "| x_bench.json | `parts.row.cer` | quality | 0.075 | 0.2 |" in report
+    _write(again, "x_bench.json", COMMITTED)
+    assert compare_results.main([str(committed), str(again), "--strict"]) == 0
+
+
+def test_the_committed_results_reproduce_themselves(tmp_path: Path) -> None:
+    """Every committed results file parses and compares with itself: no figure is judged
+    by a rule that cannot pass."""
+    results = ROOT / "benchmarks" / "results"
+    found = compare_results.compare(results, results)
+    assert len(found) > 1000
+    assert all(f.reproduced is True for f in found), [f for f in found if not f.reproduced][:5]
