@@ -55,7 +55,7 @@ bench: install
 
 ## Rerun every benchmark into $(RERUN) (resumable: run it again to carry on) and judge every
 ## figure against the committed results: $(RERUN)/reproduction.md.
-RERUN ?= benchmarks/.rerun
+RERUN ?= benchmarks/rerun
 bench-rerun: install
 	SPEECHLAB_BENCH_RESULTS=$(abspath $(RERUN)) $(MAKE) bench
 	$(BIN)/python benchmarks/compare_results.py benchmarks/results $(RERUN)

@@ -1,8 +1,8 @@
 """Set a rerun of the benchmarks beside the committed results: which figures it reproduces.
 
 ```bash
-make bench-rerun        # every benchmark into benchmarks/.rerun/, then this comparison
-python benchmarks/compare_results.py benchmarks/results benchmarks/.rerun
+make bench-rerun        # every benchmark into benchmarks/rerun/, then this comparison
+python benchmarks/compare_results.py benchmarks/results benchmarks/rerun
 ```
 
 Every numeric figure in the committed JSON files (``results/*.json`` and the evaluation

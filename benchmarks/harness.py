@@ -27,6 +27,7 @@ RESULTS = Path(
     os.environ.get("SPEECHLAB_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
 )
 RESULTS_GLOB = "benchmarks/results"
+RERUN_GLOB = "benchmarks/rerun"  # make bench-rerun's results (compare_results.py)
 THREADS = 2
 #: CPU features that change how fast int8/bf16/fp32 kernels run, recorded with every result.
 CPU_FLAGS = (
@@ -108,6 +109,7 @@ def commit() -> str:
                 "--",
                 ".",
                 f":!{RESULTS_GLOB}",
+                f":!{RERUN_GLOB}",
             ],
             cwd=root,
             capture_output=True,
