@@ -20,7 +20,7 @@ Parts
                       streamed ``WHISPER_RUNS`` times (the row: the run with the median p95;
                       the target's verdict: every run).
 * ``whisper_base_full``  the same with Whisper's usual 30 s context (``fit_context=False``)
-                      at hop 2 s (at 1 s it fell behind here with other jobs running): what
+                      at hop 2 s (at 1 s it fell behind on a 2-core AVX2 EPYC): what
                       the fitted context saves and what it costs in words.
 * ``xlsr53_large``    the xlsr-53 large architecture, randomly initialised (speed only), on the
                       first ``--xlsr-seconds`` of the stream at each hop of ``--hops``.

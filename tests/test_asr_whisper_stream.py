@@ -13,7 +13,6 @@ import pytest
 from speechlab.asr import load_asr
 from speechlab.asr.streaming import Final, Partial
 from speechlab.audio import Audio, load
-from speechlab.selfcheck import SELF_CHECK_TEXT
 from speechlab.textnorm import plain
 
 pytestmark = [pytest.mark.realweights, pytest.mark.timeout(600)]
@@ -44,24 +43,34 @@ def test_stream_matches_offline_and_commits_for_good(whisper, polish_clip):
     assert finals[-1].end == pytest.approx(clip.duration, abs=0.02)
 
 
-def test_the_buffer_is_trimmed_at_segment_ends_into_finals(whisper, polish_clip):
-    sentence = load(polish_clip).samples
+def test_the_buffer_is_trimmed_at_segment_ends_into_finals(whisper, real_store_home):
+    """Three different sentences (the independent test set, spoken by Kokoro) 0.5 s apart:
+    the buffer is cut at Whisper's segment ends and every sentence reaches a final. (The
+    self-check sentence said three times was the old input: Whisper drops repeats of one
+    sentence, offline too, and which repeat it dropped changed with the CPU's kernels.)"""
+    from conftest import polish_test_sentences
+
+    from speechlab.tts import load_tts
+
+    tts = load_tts(real_store_home / "models" / "kokoro-82m-int8")
+    clips = [
+        Audio(tts.synthesize(text, lang="pl").audio, 24_000).resample(16_000).samples
+        for text in polish_test_sentences()[:3]
+    ]
     gap = np.zeros(8000, np.float32)
-    audio = Audio(np.concatenate([sentence, gap, sentence, gap, sentence]), 16_000)
-    # Whisper's usual 30 s context: the same sentence three times is a hard case for
-    # agreement; with the fitted context (the default) its hypotheses alternated between
-    # "Jan Kowalski i mieszkam" and "Jankowalski Mieszka Mu" until the end, nothing was
-    # trimmed, and the final decoding of the 16 s buffer dropped the repeats (measured)
-    stream = whisper.stream(sample_rate=16_000, hop_s=2.0, buffer_s=8.0, fit_context=False)
+    audio = Audio(np.concatenate([clips[0], gap, clips[1], gap, clips[2]]), 16_000)
+    # what Whisper hears in each sentence by itself: the stream must find the same words
+    offline = " ".join(whisper.transcribe(Audio(clip, 16_000)).text for clip in clips)
+    stream = whisper.stream(sample_rate=16_000, hop_s=2.0, buffer_s=8.0)
     longest = 0.0
     for begin in range(0, len(audio.samples), 1600):
         stream.push(audio.samples[begin : begin + 1600])
         longest = max(longest, len(stream.engine._audio) / 16_000)
     transcript = stream.close()
     assert len(stream.finals) >= 2  # trimmed at Whisper's segment ends, plus the last one
-    assert longest <= 8.0 + 2.0 + 6.0  # buffer_s + a hop + at most one sentence past it
-    # offline Whisper drops the repeats here (one sentence out of three); the stream has all
-    expected = " ".join([SELF_CHECK_TEXT] * 3)
-    # measured 0.10: "u" for "w" each time
-    assert jiwer.wer(plain(expected), plain(transcript.text)) <= 0.15
+    assert longest <= 8.0 + 2.0 + 5.0  # buffer_s + a hop + at most one sentence past it
+    # measured 0.049 (AVX-512 Xeon, with and without the fitted context; 22 words each):
+    # spelling only ("autobóz", "drabliny"), no sentence lost
+    assert jiwer.cer(plain(offline), plain(transcript.text)) <= 0.10, (offline, transcript.text)
+    assert abs(len(plain(transcript.text).split()) - len(plain(offline).split())) <= 2
     assert stream.engine.language == "pl"

@@ -116,6 +116,29 @@ def test_replay_gives_back_rows_by_path_and_refuses_error_rows():
         list(replay.transcribe_iter(["/x/b.wav"]))
 
 
+def test_a_machine_that_never_ran_ray_gets_its_token_before_the_head_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ray start` with token authentication only reads ~/.ray/auth_token; on a fresh
+    machine (CI's) there was none and every local cluster failed to start."""
+    from ray._raylet import AuthenticationTokenLoader
+
+    from speechlab.scale import cluster
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    loader = AuthenticationTokenLoader.instance()
+    loader.reset_cache()
+    try:
+        with cluster._token_auth():
+            token = tmp_path / ".ray" / "auth_token"
+            assert token.is_file() and len(token.read_text().strip()) >= 32
+            assert loader.has_token(ignore_auth_mode=True)
+    finally:
+        loader.reset_cache()
+
+
 # --------------------------------------------------------------------------- real weights
 
 

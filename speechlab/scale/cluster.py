@@ -87,8 +87,9 @@ def local_cluster(
 
 @contextlib.contextmanager
 def _token_auth() -> Iterator[None]:
-    """Token authentication (Ray's default for new clusters, the token in ~/.ray), said
-    explicitly to the head and to this driver (Ray reads it when first imported)."""
+    """Token authentication (Ray's default for new clusters, the token in ~/.ray, made on
+    first use), said explicitly to the head and to this driver (Ray reads it when first
+    imported)."""
     before = os.environ.get(_AUTH_MODE)
     os.environ[_AUTH_MODE] = before or "token"
     if before is None and "ray" in sys.modules:  # imported already: make it read the mode again
@@ -96,6 +97,13 @@ def _token_auth() -> Iterator[None]:
 
         Config.initialize("")
         AuthenticationTokenLoader.instance().reset_cache()
+    require_ray()
+    from ray._private.authentication.authentication_token_setup import (
+        ensure_token_if_auth_enabled,
+    )
+
+    # `ray start` only reads a token; on a machine that never ran Ray there is none yet
+    ensure_token_if_auth_enabled(create_token_if_missing=True)
     try:
         yield
     finally:
@@ -158,11 +166,11 @@ def _start_head(
             _stop(head)
             if attempt == _ATTEMPTS:
                 raise
+            log_exit = log.read_text(errors="replace")[-300:]
+            _log.warning("Ray did not start (attempt %d): %s; retrying.", attempt, log_exit)
         except BaseException:
             _stop(head)
             raise
-            log_exit = log.read_text(errors="replace")[-300:]
-            _log.warning("Ray did not start (attempt %d): %s; retrying.", attempt, log_exit)
     raise ScaleError("Ray did not start.")  # not reached: the last attempt raised
 
 
