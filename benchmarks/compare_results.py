@@ -174,6 +174,33 @@ def compare(committed_dir: Path, rerun_dir: Path) -> list[Figure]:
     return out
 
 
+def _cpu(record: object) -> str:
+    if not isinstance(record, dict):
+        return "not recorded"
+    return f"{record.get('cpu', '?')} ({', '.join(record.get('cpu_flags') or []) or '?'})"
+
+
+def other_cpus(committed_dir: Path, rerun_dir: Path) -> list[tuple[str, str, str, str]]:
+    """(file, part, committed CPU, rerun CPU) for every part the rerun measured on another
+    CPU: its timings are not expected to reproduce."""
+    out = []
+    for path in sorted(committed_dir.glob("*.json")):
+        other = rerun_dir / path.name
+        if not other.is_file():
+            continue
+        committed = json.loads(path.read_text(encoding="utf-8"))
+        rerun = json.loads(other.read_text(encoding="utf-8"))
+        if not isinstance(committed, dict) or not isinstance(rerun, dict):
+            continue
+        mine, theirs = committed.get("part_machines") or {}, rerun.get("part_machines") or {}
+        for part in theirs:
+            a = _cpu(mine.get(part, committed.get("machine")))
+            b = _cpu(theirs[part])
+            if a != b:
+                out.append((path.name, part, a, b))
+    return out
+
+
 def report(found: list[Figure], committed_dir: Path, rerun_dir: Path) -> str:
     """Markdown: a summary row per file, then every figure not reproduced or not rerun."""
     lines = [
@@ -195,6 +222,17 @@ def report(found: list[Figure], committed_dir: Path, rerun_dir: Path) -> str:
             f"{sum(f.reproduced is False for f in mine)} | "
             f"{sum(f.reproduced is None for f in mine)} |"
         )
+    moved = other_cpus(committed_dir, rerun_dir)
+    if moved:
+        lines += [
+            "",
+            "Parts the rerun measured on another CPU than the committed results (their "
+            "timings are not expected to match):",
+            "",
+            "| file | part | committed CPU | rerun CPU |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in moved]
     off = [f for f in found if f.reproduced is not True]
     if off:
         lines += [

@@ -136,3 +136,22 @@ def test_the_committed_results_reproduce_themselves(tmp_path: Path) -> None:
     found = compare_results.compare(results, results)
     assert len(found) > 1000
     assert all(f.reproduced is True for f in found), [f for f in found if not f.reproduced][:5]
+
+
+def test_parts_measured_on_another_cpu_are_named_in_the_report(tmp_path: Path) -> None:
+    epyc = {"cpu": "AMD EPYC", "cpu_flags": ["avx2", "fma"]}
+    xeon = {"cpu": "Intel Xeon", "cpu_flags": ["avx2", "fma", "amx_int8"]}
+    committed, again = tmp_path / "committed", tmp_path / "rerun"
+    _write(committed, "x_bench.json", {**COMMITTED, "part_machines": {"row": epyc}})
+    _write(again, "x_bench.json", {**COMMITTED, "part_machines": {"row": xeon, "headline": epyc}})
+    moved = compare_results.other_cpus(committed, again)
+    # "headline" has no machine of its own in the committed file: the file's (no flags) is used
+    assert moved == [
+        ("x_bench.json", "row", "AMD EPYC (avx2, fma)", "Intel Xeon (avx2, fma, amx_int8)"),
+        ("x_bench.json", "headline", "AMD EPYC (?)", "AMD EPYC (avx2, fma)"),
+    ]
+    compare_results.main([str(committed), str(again)])
+    report = (again / "reproduction.md").read_text(encoding="utf-8")
+    assert (
+        "| x_bench.json | row | AMD EPYC (avx2, fma) | Intel Xeon (avx2, fma, amx_int8) |" in report
+    )
