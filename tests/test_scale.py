@@ -9,6 +9,7 @@ speech, plus one corrupt file.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,7 @@ def test_a_machine_that_never_ran_ray_gets_its_token_before_the_head_starts(
             token = tmp_path / ".ray" / "auth_token"
             assert token.is_file() and len(token.read_text().strip()) >= 32
             assert loader.has_token(ignore_auth_mode=True)
+        assert "RAY_AUTH_MODE" not in os.environ  # the mode is said only while it is needed
     finally:
         loader.reset_cache()
 

@@ -97,14 +97,14 @@ def _token_auth() -> Iterator[None]:
 
         Config.initialize("")
         AuthenticationTokenLoader.instance().reset_cache()
-    require_ray()
-    from ray._private.authentication.authentication_token_setup import (
-        ensure_token_if_auth_enabled,
-    )
-
-    # `ray start` only reads a token; on a machine that never ran Ray there is none yet
-    ensure_token_if_auth_enabled(create_token_if_missing=True)
     try:
+        require_ray()
+        from ray._private.authentication.authentication_token_setup import (
+            ensure_token_if_auth_enabled,
+        )
+
+        # `ray start` only reads a token; on a machine that never ran Ray there is none yet
+        ensure_token_if_auth_enabled(create_token_if_missing=True)
         yield
     finally:
         if before is None:
