@@ -89,10 +89,9 @@ def _kind(key: str) -> str:
 
 
 def _fmt(value: object) -> str:
-    if _is_spread(value):
-        return f"{value['median']:.4g} ({value['min']:.4g}–{value['max']:.4g})"  # type: ignore[index]
-    if _repeated(value):
-        return f"{statistics.median(value):.4g} ({min(value):.4g}–{max(value):.4g})"  # type: ignore[arg-type]
+    if _is_spread(value) or _repeated(value):
+        median, low, high = _median_range(value)  # type: ignore[misc]
+        return f"{median:.4g} ({low:.4g}–{high:.4g})"
     if _is_number(value):
         return f"{value:.4g}"
     return json.dumps(value, ensure_ascii=False)[:60]
