@@ -128,6 +128,14 @@ def same_machine(a: dict, b: dict) -> bool:
     return all(a.get(k) == b.get(k) for k in keep)
 
 
+def same_cpu(a: dict | None, b: dict | None) -> bool:
+    """Whether two :func:`machine` records name the same CPU model and flags (True when
+    either was measured before machines were kept: nothing says otherwise)."""
+    if not a or not b:
+        return True
+    return all(a.get(k) == b.get(k) for k in ("cpu", "cpu_flags"))
+
+
 def machine_lines(results: dict) -> list[str]:
     """Markdown for where the parts were measured: one line when all parts share a machine
     and commit, else one line per group of parts."""
