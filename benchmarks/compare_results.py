@@ -200,6 +200,45 @@ def other_cpus(committed_dir: Path, rerun_dir: Path) -> list[tuple[str, str, str
     return out
 
 
+def _digests(value: object, path: str = "") -> Iterator[tuple[str, str]]:
+    """(where, sha256) of every ``input_sha256`` in a results tree."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key == "input_sha256" and isinstance(item, str):
+                yield path, item
+            else:
+                yield from _digests(item, where)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _digests(item, f"{path}[{i}]")
+
+
+def other_inputs(committed_dir: Path, rerun_dir: Path) -> list[tuple[str, str, str]]:
+    """(file, where, why) for every input the rerun measured that is not the committed
+    run's (a different sha256) or that only one of the two recorded."""
+    out = []
+    for path in sorted(committed_dir.glob("*.json")):
+        other = rerun_dir / path.name
+        if not other.is_file():
+            continue
+        mine = dict(_digests(json.loads(path.read_text(encoding="utf-8")).get("parts")))
+        theirs = dict(_digests(json.loads(other.read_text(encoding="utf-8")).get("parts")))
+        for where in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(where), theirs.get(where)
+            if a != b:
+                why = (
+                    "different audio"
+                    if a and b
+                    else "not recorded in the committed results"
+                    if b
+                    else "not rerun"
+                )
+                if why != "not rerun":
+                    out.append((path.name, where, why))
+    return out
+
+
 def report(found: list[Figure], committed_dir: Path, rerun_dir: Path) -> str:
     """Markdown: a summary row per file, then every figure not reproduced or not rerun."""
     lines = [
@@ -232,6 +271,16 @@ def report(found: list[Figure], committed_dir: Path, rerun_dir: Path) -> str:
             "|---|---|---|---|",
         ]
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in moved]
+    inputs = other_inputs(committed_dir, rerun_dir)
+    if inputs:
+        lines += [
+            "",
+            "Inputs the rerun cannot show to be the committed run's (`input_sha256`):",
+            "",
+            "| file | part | why |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {a} | `{b}` | {c} |" for a, b, c in inputs]
     off = [f for f in found if f.reproduced is not True]
     if off:
         lines += [

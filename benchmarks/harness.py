@@ -9,6 +9,7 @@ Nothing here imports speechlab, so peer environments can import it too.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -126,6 +127,12 @@ def same_machine(a: dict, b: dict) -> bool:
     """Whether two :func:`machine` records describe the same machine, software and commit."""
     keep = ("cpu", "cpu_flags", "cores", "threads", "platform", "commit", "packages")
     return all(a.get(k) == b.get(k) for k in keep)
+
+
+def input_digest(path: Path) -> str:
+    """The sha256 of a benchmark's input file, kept in its results (``input_sha256``) so that
+    a rerun can tell whether it measured the same audio."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def same_cpu(a: dict | None, b: dict | None) -> bool:

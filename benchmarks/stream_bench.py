@@ -67,6 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     RESULTS,
     THREADS,
+    input_digest,
     machine_lines,
     peak_rss_mb,
     run_all,
@@ -245,6 +246,7 @@ def measure_stream(
     finals = [e for e in events if isinstance(e, Final)]
     partials = [e for e in events if isinstance(e, Partial)]
     return {
+        "input_sha256": input_digest(path),
         "audio_seconds": audio.duration,
         "partial_latency": _quantiles([e.latency for e in partials if e.latency is not None]),
         "final_latency": _quantiles([e.latency for e in finals if e.latency is not None]),
@@ -447,7 +449,12 @@ def work_ctc_by_length() -> dict:
             "ratio": naive / mine,
         }
         print(f"{seconds:g} s: {naive / mine:.2f}x", file=sys.stderr, flush=True)
-    return {"lengths": rows, "runs": BY_LENGTH_RUNS, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "input_sha256": input_digest(path),
+        "lengths": rows,
+        "runs": BY_LENGTH_RUNS,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def long_pause_file(regions: list[Any]) -> Path:
@@ -487,6 +494,7 @@ def work_vad_batch() -> dict:
         audio = speechlab.load(file)
         found = list(speech_regions([audio.samples], BATCH_VAD))
         out["files"][label] = {
+            "input_sha256": input_digest(file),
             "audio_seconds": audio.duration,
             "speech_seconds": sum(len(r.samples) for r in found) / RATE,
             "regions": len(found),
@@ -707,6 +715,15 @@ def write_markdown(results: dict) -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_row(label, r[part]) for part, label in LABELS.items() if part in r]
+    if r.get("ctc_speechlab", {}).get("vad_seconds"):
+        p = r["ctc_speechlab"]
+        lines += [
+            "",
+            f"The RTF column counts decoding only. The Silero VAD of speechlab's stream took "
+            f"{p['vad_seconds']:.1f} s of the {p['audio_seconds']:.0f} s (RTF "
+            f"{p['vad_seconds'] / p['audio_seconds']:.3f}); the comparisons with rows "
+            "without a VAD below count it as speechlab's compute.",
+        ]
     lines += [
         "",
         "WER / CER vs offline: against offline `transcribe()` of the same file by the same "
@@ -860,6 +877,19 @@ def _verdicts(r: dict, machines: dict | None = None) -> list[str]:
             "ctc_speechlab_continuous",
         ),
     )
+    if r.get("ctc_speechlab") and r.get("ctc_pipeline"):
+        mine, peer = r["ctc_speechlab"], r["ctc_pipeline"]
+        total = mine["compute_seconds"] + mine.get("vad_seconds", 0.0)
+        out.append(
+            "(no target) transformers' mic helper + pipeline on the same stream, compute: "
+            f"{peer['compute_seconds']:.1f} s vs speechlab's {total:.1f} s with its VAD, "
+            f"{peer['compute_seconds'] / max(total, 1e-9):.2f}×"
+            + (
+                ""
+                if same_cpu(machines.get("ctc_speechlab"), machines.get("ctc_pipeline"))
+                else " (not comparable: measured on different CPUs)"
+            )
+        )
     for naive_part, against, mine_part in pairs:
         mine, naive = r.get(mine_part), r.get(naive_part)
         if not (mine and naive):

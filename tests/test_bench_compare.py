@@ -155,3 +155,25 @@ def test_parts_measured_on_another_cpu_are_named_in_the_report(tmp_path: Path) -
     assert (
         "| x_bench.json | row | AMD EPYC (avx2, fma) | Intel Xeon (avx2, fma, amx_int8) |" in report
     )
+
+
+def test_inputs_with_another_digest_or_none_recorded_are_named_in_the_report(
+    tmp_path: Path,
+) -> None:
+    def parts(**digests: str) -> dict:
+        out = {name: {"input_sha256": d, "wall_seconds": 1.0} for name, d in digests.items()}
+        out["nested"] = {"files": {"a": {"input_sha256": "same", "seconds": 2.0}}}
+        return {"parts": out}
+
+    committed, again = tmp_path / "committed", tmp_path / "rerun"
+    _write(committed, "s_bench.json", parts(row="aaa", kept="bbb"))
+    _write(again, "s_bench.json", parts(row="ccc", kept="bbb", fresh="ddd"))
+    found = compare_results.other_inputs(committed, again)
+    assert found == [
+        ("s_bench.json", "fresh", "not recorded in the committed results"),
+        ("s_bench.json", "row", "different audio"),
+    ]
+    compare_results.main([str(committed), str(again)])
+    report = (again / "reproduction.md").read_text(encoding="utf-8")
+    assert "| s_bench.json | `row` | different audio |" in report
+    assert "`kept`" not in report and "nested" not in report

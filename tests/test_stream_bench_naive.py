@@ -89,3 +89,47 @@ def test_the_whole_utterance_baseline_redecodes_everything_every_hop():
 
 def test_the_window_the_baseline_takes_is_the_engines_widest():
     assert stream_bench.engine_window() == (6.5, 2.0)  # 4 s left + 2 s lookahead + 0.5 s hop
+
+
+def _part(compute: float, vad: float, **extra) -> dict:
+    return {
+        "compute_seconds": compute,
+        "vad_seconds": vad,
+        "speech_seconds_heard": 30.0,
+        "finals": 10,
+        "partial_latency": {"p50_ms": 20.0, "p95_ms": 40.0},
+        "rtf": compute / 300.0,
+        **extra,
+    }
+
+
+def test_the_verdict_counts_speechlabs_vad_against_a_baseline_without_one():
+    parts = {
+        "ctc_speechlab": _part(10.0, 6.0),
+        "ctc_naive_window": _part(30.0, 0.0),  # no VAD: 30 / (10 + 6) in real time
+        "ctc_naive": _part(12.0, 6.5),  # VAD on both sides: 12 / 10
+    }
+
+    def compute_verdicts() -> list[str]:
+        return [v for v in stream_bench._verdicts(parts) if v.startswith("compute per")]
+
+    window, gated = compute_verdicts()
+    assert "1.88× in real time" in window and window.endswith("NOT met")
+    assert "1.20× in real time" in gated and gated.endswith("NOT met")
+    ratio = {"median": 2.9, "min": 2.8, "max": 3.4, "n": 5}
+    parts["ctc_naive_window"]["alternating"] = {"ratio": ratio}
+    window = compute_verdicts()[0]
+    assert "median of 5 alternating runs pushed as fast as decoded 2.90× (2.80–3.40)" in window
+    assert window.endswith("— met")
+
+
+def test_a_ratio_of_parts_measured_on_different_cpus_is_not_judged():
+    parts = {"ctc_speechlab": _part(10.0, 0.0), "ctc_naive": _part(40.0, 1.0)}
+    machines = {
+        "ctc_speechlab": {"cpu": "AMD EPYC", "cpu_flags": ["avx2"]},
+        "ctc_naive": {"cpu": "Intel Xeon", "cpu_flags": ["avx2", "amx_int8"]},
+    }
+    verdict = stream_bench._verdicts(parts, machines)[-1]
+    assert "not judged" in verdict and "met" not in verdict.split("—")[-1]
+    machines["ctc_naive"] = machines["ctc_speechlab"]
+    assert stream_bench._verdicts(parts, machines)[-1].endswith("4.00× in real time — met")
