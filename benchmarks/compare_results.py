@@ -38,12 +38,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
+
 _MISSING = object()  # a figure the rerun does not have
 TIMING_TOLERANCE = 0.25
 QUALITY_TOLERANCE = 0.005
 EXACT_TOLERANCE = 1e-3
 #: keys that are not figures (machine records, raw per-run lists, free text)
-SKIP = re.compile(r"^(machine|part_machines|runs|repeats|order|date|commit|text|packages)$")
+SKIP = re.compile(
+    r"^(machine|part_machines|part_other_load|runs|repeats|order|date|commit|text|packages)$"
+)
 #: fixed quantities whose names look like timings: how much audio went in
 FIXED = re.compile(r"^(audio_seconds|speech_seconds(_heard)?|seconds|duration\w*|n|hops?)$")
 QUALITY = re.compile(r"(^|_)(wer|cer|ci|ci_low|ci_high|low|high|difference|diff)($|_)")
@@ -239,6 +244,11 @@ def other_inputs(committed_dir: Path, rerun_dir: Path) -> list[tuple[str, str, s
     return out
 
 
+def _busy(path: Path) -> dict[str, float]:
+    results = json.loads(path.read_text(encoding="utf-8"))
+    return harness.busy_parts(results) if isinstance(results, dict) else {}
+
+
 def report(found: list[Figure], committed_dir: Path, rerun_dir: Path) -> str:
     """Markdown: a summary row per file, then every figure not reproduced or not rerun."""
     lines = [
@@ -271,6 +281,22 @@ def report(found: list[Figure], committed_dir: Path, rerun_dir: Path) -> str:
             "|---|---|---|---|",
         ]
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in moved]
+    busy = [
+        (run, path.name, part, cores)
+        for run, folder in (("committed", committed_dir), ("rerun", rerun_dir))
+        for path in sorted(folder.glob("*.json"))
+        for part, cores in _busy(path).items()
+    ]
+    if busy:
+        lines += [
+            "",
+            "Parts measured beside other work (cores other processes kept busy while they "
+            "ran; their timings are not a quiet machine's):",
+            "",
+            "| run | file | part | other cores |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {a} | {b} | {c} | {d:.2f} |" for a, b, c, d in busy]
     inputs = other_inputs(committed_dir, rerun_dir)
     if inputs:
         lines += [

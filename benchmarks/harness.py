@@ -3,7 +3,10 @@
 Every part of a benchmark runs in its own process (a clean peak RSS, and a peer can run in
 its own virtual environment); results are saved after each part so a run resumes. Each part
 keeps the machine and commit it was measured on (``part_machines``): a resumed run adds its
-own machine to the parts it runs and leaves the earlier parts' as they were.
+own machine to the parts it runs and leaves the earlier parts' as they were. Each part also
+keeps how many cores other processes kept busy while it ran (``part_other_load``): on
+these 2 cores a neighbour using both made decoding steps 20-30x slower, so a part measured
+beside more than ``QUIET_CORES`` is flagged.
 Nothing here imports speechlab, so peer environments can import it too.
 """
 
@@ -30,6 +33,9 @@ RESULTS = Path(
 RESULTS_GLOB = "benchmarks/results"
 RERUN_GLOB = "benchmarks/rerun"  # make bench-rerun's results (compare_results.py)
 THREADS = 2
+#: Cores that other processes may keep busy during a part before it is flagged as measured
+#: on a busy machine.
+QUIET_CORES = 0.25
 #: CPU features that change how fast int8/bf16/fp32 kernels run, recorded with every result.
 CPU_FLAGS = (
     "avx2",
@@ -158,11 +164,31 @@ def machine_lines(results: dict) -> list[str]:
             groups.append((record, [part]))
     if len(groups) <= 1:
         record = groups[0][0] if groups else machine()
-        return [f"Machine: `{json.dumps(record, ensure_ascii=False)}`"]
-    lines = ["Measured on more than one machine or commit; each part with its own:", ""]
-    for record, parts in groups:
-        lines.append(f"- {', '.join(parts)}: `{json.dumps(record, ensure_ascii=False)}`")
+        lines = [f"Machine: `{json.dumps(record, ensure_ascii=False)}`"]
+    else:
+        lines = ["Measured on more than one machine or commit; each part with its own:", ""]
+        for record, parts in groups:
+            lines.append(f"- {', '.join(parts)}: `{json.dumps(record, ensure_ascii=False)}`")
+    busy = busy_parts(results)
+    if busy:
+        lines += [
+            "",
+            "**Measured beside other work** (cores other processes kept busy; its timings "
+            "are not a quiet machine's): "
+            + ", ".join(f"{part} {cores:.2f}" for part, cores in busy.items()),
+        ]
     return lines
+
+
+def busy_parts(results: dict) -> dict[str, float]:
+    """The parts of ``results`` measured while other processes kept more than
+    ``QUIET_CORES`` cores busy, with that load."""
+    loads = results.get("part_other_load") or {}
+    return {
+        part: cores
+        for part, cores in loads.items()
+        if part in results.get("parts", {}) and cores is not None and cores > QUIET_CORES
+    }
 
 
 def spread(values: list[float]) -> dict:
@@ -173,6 +199,49 @@ def spread(values: list[float]) -> dict:
         "max": max(values),
         "n": len(values),
     }
+
+
+def _machine_busy_seconds() -> float | None:
+    """CPU seconds all processes have spent since boot (``/proc/stat``; None without it)."""
+    stat = Path("/proc/stat")
+    if not stat.is_file():
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(v) for v in stat.read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds of this process and of the children it has waited for."""
+    return sum(
+        r.ru_utime + r.ru_stime
+        for r in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+    )
+
+
+class OtherLoad:
+    """Cores kept busy by other processes between ``start()`` and ``cores()``: the machine's
+    CPU time less this process's and its waited-for children's, over the wall time."""
+
+    def start(self) -> OtherLoad:
+        self.machine, self.own, self.wall = (
+            _machine_busy_seconds(),
+            _own_cpu_seconds(),
+            time.monotonic(),
+        )
+        return self
+
+    def cores(self) -> float | None:
+        machine = _machine_busy_seconds()
+        if machine is None or self.machine is None:
+            return None
+        wall = max(time.monotonic() - self.wall, 1e-9)
+        other = (machine - self.machine) - (_own_cpu_seconds() - self.own)
+        return max(other, 0.0) / wall
 
 
 def run_part(script: str, part: str, *args: str, python: str | None = None) -> dict:
@@ -198,6 +267,7 @@ def run_all(
     results = json.loads(path.read_text()) if path.is_file() and not fresh else {}
     results.setdefault("parts", {})
     machines = results.setdefault("part_machines", {})
+    loads = results.setdefault("part_other_load", {})
     earlier = results.get("machine")
     for part in results["parts"]:  # files written before machines were kept per part
         if part not in machines and isinstance(earlier, dict):
@@ -208,8 +278,16 @@ def run_all(
             print(f"{part}: done earlier, skipped", flush=True)
             continue
         print(f"{part}: running ...", flush=True)
+        load = OtherLoad().start()
         results["parts"][part] = run(part)
         machines[part] = here
+        loads[part] = load.cores()
+        if loads[part] is not None and loads[part] > QUIET_CORES:
+            print(
+                f"{part}: WARNING other processes kept {loads[part]:.2f} cores busy while it "
+                "ran: its timings are not a quiet machine's (rerun it alone)",
+                flush=True,
+            )
         # the header is this machine only when every part was measured on it
         records = [machines[p] for p in results["parts"]]
         results["machine"] = here if all(same_machine(here, m) for m in records) else "mixed"
