@@ -728,7 +728,8 @@ def write_markdown(results: dict) -> None:
         "",
         "WER / CER vs offline: against offline `transcribe()` of the same file by the same "
         "model, VAD-gated like the stream (`vad=True`: the model sees the same speech regions; "
-        "the pipeline row, which has no VAD, against offline decoding of the whole file). "
+        "the sliding-window and pipeline rows, which have no VAD, against offline decoding "
+        "of the whole file). "
         "Against offline decoding of the whole file without VAD, which puts different context "
         "around every word (this small model's output moves with it):",
     ]
