@@ -184,24 +184,29 @@ def _cpu(record: object) -> str:
     return f"{record.get('cpu', '?')} ({', '.join(record.get('cpu_flags') or []) or '?'})"
 
 
-def other_cpus(committed_dir: Path, rerun_dir: Path) -> list[tuple[str, str, str, str]]:
-    """(file, part, committed CPU, rerun CPU) for every part the rerun measured on another
-    CPU: its timings are not expected to reproduce."""
-    out = []
+def _pairs(committed_dir: Path, rerun_dir: Path) -> Iterator[tuple[str, dict, dict]]:
+    """(file name, committed results, rerun results) for every results file in both."""
     for path in sorted(committed_dir.glob("*.json")):
         other = rerun_dir / path.name
         if not other.is_file():
             continue
         committed = json.loads(path.read_text(encoding="utf-8"))
         rerun = json.loads(other.read_text(encoding="utf-8"))
-        if not isinstance(committed, dict) or not isinstance(rerun, dict):
-            continue
+        if isinstance(committed, dict) and isinstance(rerun, dict):
+            yield path.name, committed, rerun
+
+
+def other_cpus(committed_dir: Path, rerun_dir: Path) -> list[tuple[str, str, str, str]]:
+    """(file, part, committed CPU, rerun CPU) for every part the rerun measured on another
+    CPU: its timings are not expected to reproduce."""
+    out = []
+    for name, committed, rerun in _pairs(committed_dir, rerun_dir):
         mine, theirs = committed.get("part_machines") or {}, rerun.get("part_machines") or {}
         for part in theirs:
             a = _cpu(mine.get(part, committed.get("machine")))
             b = _cpu(theirs[part])
             if a != b:
-                out.append((path.name, part, a, b))
+                out.append((name, part, a, b))
     return out
 
 
@@ -221,26 +226,16 @@ def _digests(value: object, path: str = "") -> Iterator[tuple[str, str]]:
 
 def other_inputs(committed_dir: Path, rerun_dir: Path) -> list[tuple[str, str, str]]:
     """(file, where, why) for every input the rerun measured that is not the committed
-    run's (a different sha256) or that only one of the two recorded."""
+    run's (a different sha256) or that the committed results did not record."""
     out = []
-    for path in sorted(committed_dir.glob("*.json")):
-        other = rerun_dir / path.name
-        if not other.is_file():
-            continue
-        mine = dict(_digests(json.loads(path.read_text(encoding="utf-8")).get("parts")))
-        theirs = dict(_digests(json.loads(other.read_text(encoding="utf-8")).get("parts")))
-        for where in sorted(set(mine) | set(theirs)):
-            a, b = mine.get(where), theirs.get(where)
-            if a != b:
+    for name, committed, rerun in _pairs(committed_dir, rerun_dir):
+        mine = dict(_digests(committed.get("parts")))
+        for where, digest in sorted(_digests(rerun.get("parts"))):
+            if mine.get(where) != digest:
                 why = (
-                    "different audio"
-                    if a and b
-                    else "not recorded in the committed results"
-                    if b
-                    else "not rerun"
+                    "different audio" if where in mine else "not recorded in the committed results"
                 )
-                if why != "not rerun":
-                    out.append((path.name, where, why))
+                out.append((name, where, why))
     return out
 
 
