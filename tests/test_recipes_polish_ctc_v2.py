@@ -18,6 +18,7 @@ from speechlab.recipes.polish_ctc_v2 import (
     load_v2,
     main,
     proper_nouns,
+    read_legs,
     split_texts,
     status,
     training_config,
@@ -124,13 +125,19 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     assert set(decoders["set"]) == {"ood-espeak"}
     assert (work / "lm" / "lm.arpa").is_file()
     assert "24 sentences" in capsys.readouterr().out  # the LM's: training sentences only
-    legs = [json.loads(line) for line in (work / "legs.jsonl").read_text().splitlines()]
+    raw = [json.loads(line) for line in (work / "legs.jsonl").read_text().splitlines()]
+    assert "ended" not in raw[0] and raw[1]["ended"]  # written at the start, then at the end
+    legs = read_legs(work)  # a start line and an end line per leg, merged
     assert (legs[0]["from_step"], legs[0]["to_step"]) == (0, 2)
     # a rerun finds every corpus finished and the training at its last step
     assert (
         main(["--work-dir", str(work), "--scale", "demo", "--phase", "train", "--no-progress"]) == 0
     )
     assert "training leg from step 2 to 2" in capsys.readouterr().out
+    # a leg killed before it could write its end line (a session's end) still counts
+    killed = {"started": "2099-01-01T00:00:00+00:00", "from_step": 2, "max_steps": 2}
+    with (work / "legs.jsonl").open("a") as f:
+        f.write(json.dumps(killed) + "\n")
     # publish: the store folder with fp16 weights, checksums and a card from the results
     out = tmp_path / "store" / "speechlab-pl-ctc"
     argv = ["--work-dir", str(work), "--scale", "demo", "--phase", "publish", "--no-progress"]
@@ -139,6 +146,7 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     row = scores.iloc[0]
     assert f"| {row['what']} | {row['utterances']} | {100 * row['cer']:.1f} % |" in card
     assert "beam + LM" in card and "Targets:" in card and "synthetic" in card
+    assert "in 3 legs (1 killed at a session's end" in card
     assert "(b) held-out espeak-ng variant, greedy CER <= 10 %" in card
     table = held_out_table(published_results(folder=out))  # what 04_finetune shows
     assert list(table["set"]) == list(scores["what"])
@@ -165,3 +173,31 @@ def test_hotwords_are_the_capitalised_words_inside_sentences():
     sentences = ["Jacek pojechał do Gdańska.", "W Łodzi pada, mówi „Basia”.", "Ala ma kota"]
     assert proper_nouns(sentences) == ["gdańska", "łodzi", "basia"]  # first words are not names
     assert len(proper_nouns(ood_sentences())) == 67  # measured on the committed OOD text
+
+
+def test_legs_killed_at_a_sessions_end_end_where_the_next_leg_resumed(tmp_path):
+    # legs write a line when they start and one when they end; a killed one has no end line
+    starts = [
+        {"started": "2026-11-29T14:55:42+00:00", "from_step": 0, "threads": 2},  # killed
+        {"started": "2026-11-29T15:27:59+00:00", "from_step": 100, "threads": 2},  # killed
+        {"started": "2026-11-30T09:00:00+00:00", "from_step": 150, "threads": 2},
+    ]
+    ended = {**starts[2], "ended": "2026-11-30T09:02:00+00:00", "to_step": 200, "seconds": 118.0}
+    last = {"started": "2026-11-30T10:00:00+00:00", "from_step": 200, "threads": 1}  # killed
+    lines = [*starts, ended, last]
+    (tmp_path / "legs.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (tmp_path / "training").mkdir()
+    rows = ["step,loss,lr,cer,elapsed", "50,5.0,1e-4,,110.0", "100,4.5,3e-4,,252.5"]
+    rows += ["150,3.3,4e-4,,343.8", "200,3.0,5e-4,0.7,460.0"]
+    (tmp_path / "training" / "metrics.csv").write_text("\n".join(rows) + "\n")
+    legs = read_legs(tmp_path)
+    assert [(g["from_step"], g["to_step"]) for g in legs] == [
+        (0, 100),
+        (100, 150),
+        (150, 200),
+        (200, 200),
+    ]
+    assert [g["seconds"] for g in legs] == [252.5, 91.3, 118.0, 0.0]
+    assert [g.get("killed", False) for g in legs] == [True, True, False, True]
+    assert legs[2]["ended"] == "2026-11-30T09:02:00+00:00" and legs[0]["ended"] is None
+    assert read_legs(tmp_path / "nothing") == []

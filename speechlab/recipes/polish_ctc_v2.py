@@ -23,7 +23,8 @@ Corpora in ``work_dir`` (each a ``synth_plans`` folder): ``train-kokoro``,
 held-out voices), ``selfcheck-kokoro``, ``selfcheck-espeak`` (set c: ``jm_kumo`` as the
 README's self-check speaks it, the held-out blend, the held-out variant); ``train.tsv`` and
 ``validation.tsv`` join them. Training goes to ``work_dir/training`` and every leg (one run
-of the train phase) is appended to ``work_dir/legs.jsonl``.
+of the train phase) is appended to ``work_dir/legs.jsonl`` when it starts and when it ends
+(:func:`read_legs` completes a leg that was killed).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ __all__ = [
     "main",
     "make_corpora",
     "proper_nouns",
+    "read_legs",
     "split_texts",
     "status",
     "train",
@@ -339,6 +341,7 @@ def train(
         "precision": config.precision,
     }
     log(f"{leg['started']} training leg from step {leg['from_step']} to {config.max_steps}")
+    _append_leg(work_dir, leg)  # kept even when the process is killed (a session's end)
     started = time.perf_counter()
     try:
         result = finetune(config)
@@ -349,10 +352,64 @@ def train(
             to_step=after.step if after is not None else 0,
             seconds=round(time.perf_counter() - started, 1),
         )
-        with (Path(work_dir) / LEGS_FILE).open("a", encoding="utf-8") as f:
-            f.write(json.dumps(leg) + "\n")
+        _append_leg(work_dir, leg)
         log(f"{leg['ended']} training leg ended at checkpoint step {leg['to_step']}")
     return result
+
+
+def _append_leg(work_dir: str | os.PathLike[str], leg: dict[str, Any]) -> None:
+    with (Path(work_dir) / LEGS_FILE).open("a", encoding="utf-8") as f:
+        f.write(json.dumps(leg) + "\n")
+
+
+def read_legs(work_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The training legs of ``legs.jsonl``, one per leg, in order.
+
+    A leg writes one line when it starts and one when it ends. A leg whose process was
+    killed (a session's end does that) has no end line: it ends where the next leg
+    resumed, or at the newest checkpoint if it is the last, with ``ended`` None,
+    ``killed`` True and ``seconds`` the training time ``metrics.csv`` records between its
+    first and last step (work after its last checkpoint is lost and not counted).
+    """
+    from speechlab.train.checkpoint import latest_checkpoint
+
+    work = Path(work_dir)
+    path = work / LEGS_FILE
+    if not path.is_file():
+        return []
+    merged: dict[str, dict[str, Any]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            merged.setdefault(record["started"], {}).update(record)
+    legs = sorted(merged.values(), key=lambda leg: leg["started"])
+    checkpoints = work / "training" / "checkpoints"
+    newest = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    elapsed = _metrics_elapsed(work / "training" / "metrics.csv")
+    for i, leg in enumerate(legs):
+        if "ended" in leg:
+            continue
+        following = legs[i + 1]["from_step"] if i + 1 < len(legs) else None
+        to_step = following if following is not None else (newest.step if newest else None)
+        to_step = leg["from_step"] if to_step is None else to_step
+        start, end = elapsed.get(leg["from_step"], 0.0), elapsed.get(to_step)
+        leg.update(
+            ended=None,
+            killed=True,
+            to_step=to_step,
+            seconds=None if end is None else round(end - start, 1),
+        )
+    return legs
+
+
+def _metrics_elapsed(path: Path) -> dict[int, float]:
+    """step -> cumulative training seconds, from the trainer's ``metrics.csv``."""
+    import csv
+
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as f:
+        return {int(r["step"]): float(r["elapsed"]) for r in csv.DictReader(f) if r["elapsed"]}
 
 
 #: the (b) sets, where greedy and LM decoding are compared

@@ -43,6 +43,8 @@ def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
     the selected checkpoint's record and the LM description; a ConfigError names what is
     missing."""
     work = Path(work_dir)
+    from speechlab.recipes.polish_ctc_v2 import read_legs
+
     needed = {
         "scores": work / "scores.json",
         "decoders": work / "decoders.json",
@@ -52,7 +54,7 @@ def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
     missing = [str(p) for p in needed.values() if not p.is_file()]
     if missing:
         raise ConfigError(f"Nothing to publish yet: missing {missing}; run the eval phase first.")
-    legs = [json.loads(line) for line in needed["legs"].read_text().splitlines() if line.strip()]
+    legs = read_legs(work)
     lm = work / "lm" / "built.json"
     return {
         "scores": json.loads(needed["scores"].read_text(encoding="utf-8")),
@@ -97,7 +99,7 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     weights = model_dir / "model.safetensors"
     parameters = _parameters(weights)
-    hours = sum(leg.get("seconds", 0) for leg in results["legs"]) / 3600
+    hours = sum(leg.get("seconds") or 0 for leg in results["legs"]) / 3600
     steps = max((leg.get("to_step", 0) for leg in results["legs"]), default=0)
     c, t = recipe.corpus, recipe.training
     threads = sorted({leg.get("threads") for leg in results["legs"]} - {None})
@@ -126,8 +128,8 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
         f"{c['speed_range'][0]}–{c['speed_range'][1]}; noise, reverberation, telephone band, "
         "gain and speed changes during training.",
         f"* Training: {steps:,} steps of batch {t['batch_size']} ({t.get('precision', 'fp32')}, "
-        f"{'/'.join(map(str, threads))} CPU thread(s)) in {len(results['legs'])} legs, "
-        f"{hours:.1f} h; published "
+        f"{'/'.join(map(str, threads))} CPU thread(s)) in {len(results['legs'])} legs"
+        f"{_killed(results['legs'])}, {hours:.1f} h; published "
         f"checkpoint: step {results['selected']['step']:,} (best validation CER "
         f"{_pct(results['selected'].get('cer'))}).",
         "",
@@ -154,6 +156,13 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
     return "\n".join(lines) + "\n"
 
 
+def _killed(legs: list[dict[str, Any]]) -> str:
+    killed = sum(1 for leg in legs if leg.get("killed"))
+    if not killed:
+        return ""
+    return f" ({killed} killed at a session's end, resumed from their last checkpoint)"
+
+
 def _parameters(weights: Path) -> int:
     from safetensors import safe_open
 
@@ -176,7 +185,8 @@ def publish(
     best = work / "training" / "best"
     read_results(work)  # refuse before writing anything
     folder = publish_fp16(best, out)
-    shutil.copyfile(work / "legs.jsonl", folder / "legs.jsonl")
+    legs = "".join(json.dumps(leg) + "\n" for leg in read_results(work)["legs"])
+    (folder / "legs.jsonl").write_text(legs, encoding="utf-8")  # killed legs completed
     shutil.copyfile(work / "training" / "metrics.csv", folder / "training-metrics.csv")
     for results in ("scores.json", "decoders.json"):
         shutil.copyfile(work / results, folder / results)
