@@ -130,10 +130,11 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     legs = read_legs(work)  # a start line and an end line per leg, merged
     assert (legs[0]["from_step"], legs[0]["to_step"]) == (0, 2)
     # a rerun finds every corpus finished and the training at its last step
-    assert (
-        main(["--work-dir", str(work), "--scale", "demo", "--phase", "train", "--no-progress"]) == 0
-    )
+    argv = ["--work-dir", str(work), "--scale", "demo", "--phase", "train", "--no-progress"]
+    assert main([*argv, "--precision", "bf16"]) == 0
     assert "training leg from step 2 to 2" in capsys.readouterr().out
+    precisions = [leg["precision"] for leg in read_legs(work)]
+    assert precisions[1] == "bf16" != precisions[0]  # each leg records its own
     # a leg killed before it could write its end line (a session's end) still counts
     killed = {"started": "2099-01-01T00:00:00+00:00", "from_step": 2, "max_steps": 2}
     with (work / "legs.jsonl").open("a") as f:
@@ -147,6 +148,7 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     assert f"| {row['what']} | {row['utterances']} | {100 * row['cer']:.1f} % |" in card
     assert "beam + LM" in card and "Targets:" in card and "synthetic" in card
     assert "in 3 legs (1 killed at a session's end" in card
+    assert "bf16, " in card.split("* Training: ")[1].split("\n")[0]  # the legs' precisions
     assert "(b) held-out espeak-ng variant, greedy CER <= 10 %" in card
     table = held_out_table(published_results(folder=out))  # what 04_finetune shows
     assert list(table["set"]) == list(scores["what"])

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from speechlab.recipes.polish_ctc import Recipe, evaluate_held_out, load_recipe
+from speechlab.train.config import PRECISIONS
 from speechlab.train.errors import ConfigError
 
 __all__ = [
@@ -498,6 +499,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--recipe", type=Path, default=None, help="default: pl_ctc_v2.yaml")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--max-steps", type=int, default=None, help="override max_steps")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="override the recipe's precision for this leg (bf16 on CPUs with AMX or "
+        "AVX512-BF16; each leg records its own)",
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
         "--publish-to",
@@ -532,7 +540,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.phase != "publish":
         manifests = _manifests(recipe, work, args.phase, args.threads, progress, log)
     if args.phase in ("train", "all"):
-        overrides = {"threads": args.threads, "max_steps": args.max_steps}
+        overrides = {
+            "threads": args.threads,
+            "max_steps": args.max_steps,
+            "precision": args.precision,
+        }
         train(recipe, work, manifests, log=log, progress=progress, **overrides)
     if args.phase in ("eval", "all"):
         model = work / "training" / "best"

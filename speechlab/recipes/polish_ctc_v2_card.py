@@ -103,6 +103,8 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
     steps = max((leg.get("to_step", 0) for leg in results["legs"]), default=0)
     c, t = recipe.corpus, recipe.training
     threads = sorted({leg.get("threads") for leg in results["legs"]} - {None})
+    precisions = sorted({leg.get("precision") for leg in results["legs"]} - {None})
+    precision = "/".join(precisions) or t.get("precision", "fp32")
     lines = [
         f"# {name}",
         "",
@@ -127,7 +129,7 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
         f"{len(c['espeak_voices'])} espeak-ng variants (never `{c['held_out_espeak']}`), speeds "
         f"{c['speed_range'][0]}–{c['speed_range'][1]}; noise, reverberation, telephone band, "
         "gain and speed changes during training.",
-        f"* Training: {steps:,} steps of batch {t['batch_size']} ({t.get('precision', 'fp32')}, "
+        f"* Training: {steps:,} steps of batch {t['batch_size']} ({precision}, "
         f"{'/'.join(map(str, threads))} CPU thread(s)) in {len(results['legs'])} legs"
         f"{_killed(results['legs'])}, {hours:.1f} h; published "
         f"checkpoint: step {results['selected']['step']:,} (best validation CER "
