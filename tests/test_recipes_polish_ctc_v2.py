@@ -148,6 +148,7 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     assert f"| {row['what']} | {row['utterances']} | {100 * row['cer']:.1f} % |" in card
     assert "beam + LM" in card and "Targets:" in card and "synthetic" in card
     assert "in 3 legs (1 killed at a session's end" in card
+    assert " h of wall time (pauses included); published checkpoint: step 2" in card
     assert "bf16, " in card.split("* Training: ")[1].split("\n")[0]  # the legs' precisions
     assert "(b) held-out espeak-ng variant, greedy CER <= 10 %" in card
     table = held_out_table(published_results(folder=out))  # what 04_finetune shows

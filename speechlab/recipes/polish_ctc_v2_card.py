@@ -131,7 +131,7 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
         "gain and speed changes during training.",
         f"* Training: {steps:,} steps of batch {t['batch_size']} ({precision}, "
         f"{'/'.join(map(str, threads))} CPU thread(s)) in {len(results['legs'])} legs"
-        f"{_killed(results['legs'])}, {hours:.1f} h; published "
+        f"{_killed(results['legs'])}, {hours:.1f} h of wall time (pauses included); published "
         f"checkpoint: step {results['selected']['step']:,} (best validation CER "
         f"{_pct(results['selected'].get('cer'))}).",
         "",
