@@ -1,4 +1,5 @@
-"""Domain adaptation: the clinical sentence domain, the corpora and the strategy table."""
+"""Domain adaptation: the clinical and legal sentence domains, the corpora and the strategy
+table."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from speechlab.recipes.adaptation import (
 )
 from speechlab.recipes.polish_ctc import Recipe, load_recipe
 from speechlab.train.errors import ConfigError
+from speechlab.train.heldout_text import ood_sentences
+from speechlab.train.legal_sentences import LEGAL_SENTENCES, legal_sentences
 from speechlab.train.medical_sentences import CLINICAL_SENTENCES, medical_sentences
+from speechlab.train.polish_text import SOURCES
 from speechlab.train.sentences import plural, polish_sentences, split_sentences
 
 pytestmark = pytest.mark.timeout(300)
@@ -48,6 +52,33 @@ def test_numbers_in_clinical_sentences_agree_with_their_nouns():
     ]  # fmt: skip
 
 
+def test_legal_sentences_are_a_domain_no_training_text_generator_makes():
+    sentences = legal_sentences(600, seed=0)
+    assert len(set(sentences)) == 600
+    assert sentences == legal_sentences(600, seed=0) != legal_sentences(600, seed=1)
+    assert sentences[: len(LEGAL_SENTENCES)] == LEGAL_SENTENCES
+    letters = set(re.sub(r"[\s,.?]", "", " ".join(sentences).lower()))
+    assert letters <= MODEL_LETTERS, letters - MODEL_LETTERS
+    assert not set(sentences) & (set(polish_sentences(2000)) | set(medical_sentences(900)))
+    assert "legal" not in SOURCES  # v2's training text has no legal generator
+    # measured against work/pl-ctc-v2/texts.json (2026-11-29): 0 of legal_sentences(400)
+    # are among v2's 54,000 training sentences, and 57 of their 344 words never occur there
+
+
+def test_numbers_in_legal_sentences_agree_with_their_nouns():
+    forms = {"złoty": set(), "złote": set(), "złotych": set(), "lata": set(), "lat": set()}
+    for sentence in legal_sentences(1500, seed=3):
+        found = re.search(r" (\S+) (złoty|złote|złotych|lata|lat|rok)\.$", sentence)
+        if found and found.group(2) in forms:
+            forms[found.group(2)].add(found.group(1))
+    few = {"dwa", "trzy", "cztery"}
+    assert forms["złote"] and forms["złote"] <= few and not forms["złotych"] & few
+    assert forms["lata"] and forms["lata"] <= few and not forms["lat"] & few
+    assert not forms["złoty"]  # amounts start at 100: never one złoty
+    dates = [s for s in legal_sentences(1500, seed=3) if s.startswith("Rozprawa odbędzie")]
+    assert any(" dwudziestego " in s for s in dates) and all(" o godzinie " in s for s in dates)
+
+
 def test_the_general_set_is_what_the_base_model_never_trained_on():
     general = load_recipe(scale="full", name=ADAPT_RECIPE).corpus["general"]
     base = load_recipe(scale="full").corpus  # 04_finetune: the base model's recipe
@@ -75,8 +106,15 @@ def test_domain_corpora_split_by_sentence(tmp_path):
     assert set(texts["domain-train"]) | set(texts["domain-heldout"]) == set(medical_sentences(12))
     trained, _ = split_sentences(polish_sentences(2000), held_out=0.06, seed=0)
     assert len(texts["general-heldout"]) == 4 and not set(texts["general-heldout"]) & set(trained)
+    ood = {**corpus, "general": {"source": "ood", "take": 3}}  # never in any training text
+    manifests = make_domain_corpora(Recipe("test", ood, {}), tmp_path / "ood", progress=False)
+    lines = manifests["general-heldout"].read_text().splitlines()[1:]
+    assert [line.split("\t")[1] for line in lines] == ood_sentences()[:3]
+    bad = Recipe("test", {**corpus, "general": {"source": "news", "take": 3}}, {})
+    with pytest.raises(ConfigError, match="Unknown general source"):
+        make_domain_corpora(bad, tmp_path / "bad", progress=False)
     with pytest.raises(ConfigError, match="Unknown domain"):
-        make_domain_corpora(Recipe("test", {**corpus, "domain": "legal"}, {}), tmp_path)
+        make_domain_corpora(Recipe("test", {**corpus, "domain": "astrology"}, {}), tmp_path)
 
 
 def test_each_strategy_adapts_the_base_model_into_one_table(tmp_path):

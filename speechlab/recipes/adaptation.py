@@ -2,10 +2,11 @@
 
 Driven by ``notebooks/05_adapt.ipynb`` and its ``05_adapt.yaml``. The corpora (all labelled
 SYNTHETIC) in ``work_dir``: ``domain-train/`` and ``domain-heldout/`` (sentences of the
-domain, e.g. clinical Polish, split by sentence) and ``general-heldout/`` (everyday
+domain, e.g. clinical or legal Polish, split by sentence) and ``general-heldout/`` (everyday
 sentences the base model never trained on: the held-out split of ``04_finetune``'s
-recipe), which shows what a strategy forgets. Each strategy trains in
-``work_dir/adapt-<strategy>/`` and resumes from its checkpoints.
+recipe, or the hand-written out-of-distribution sentences), which shows what a strategy
+forgets. Each strategy trains in ``work_dir/adapt-<strategy>/`` and resumes from its
+checkpoints.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 from speechlab.recipes.polish_ctc import Recipe, evaluate_held_out
 from speechlab.train.errors import ConfigError
+from speechlab.train.heldout_text import ood_sentences
+from speechlab.train.legal_sentences import legal_sentences
 from speechlab.train.medical_sentences import medical_sentences
 from speechlab.train.sentences import polish_sentences, split_sentences
 
@@ -40,7 +43,8 @@ SCORED = {
 
 #: Sentence generators by domain name: ``generator(n, seed)``.
 DOMAINS: dict[str, Callable[[int, int], list[str]]] = {
-    "medical": medical_sentences,
+    "medical": medical_sentences,  # speechlab-pl-ctc (v2) trained on some: not new to it
+    "legal": legal_sentences,  # no base model's training text has these
     "everyday": polish_sentences,
 }
 
@@ -57,13 +61,11 @@ def make_domain_corpora(
         raise ConfigError(f"Unknown domain {c.get('domain')!r}; choose one of {list(DOMAINS)}.")
     sentences = DOMAINS[c["domain"]](int(c["sentences"]), 0)
     train, held = split_sentences(sentences, held_out=float(c["held_out"]), seed=0)
-    general = c["general"]  # the base model's recipe: its held-out sentences
-    everyday = polish_sentences(int(general["sentences"]), seed=0)
-    _, never_trained = split_sentences(everyday, held_out=float(general["held_out"]), seed=0)
+    never_trained = _general_sentences(c["general"])
     plan = {
         "domain-train": train,
         "domain-heldout": held,
-        "general-heldout": never_trained[: int(general["take"])],
+        "general-heldout": never_trained[: int(c["general"]["take"])],
     }
     work = Path(work_dir)
     manifests = {}
@@ -81,6 +83,21 @@ def make_domain_corpora(
         )
         manifests[name] = corpus.manifest
     return manifests
+
+
+def _general_sentences(general: dict[str, Any]) -> list[str]:
+    """Everyday sentences the base model never trained on: ``source: ood`` takes the
+    hand-written out-of-distribution sentences (no model's training text has them); else
+    the held-out split of 04_finetune's template sentences (``sentences``, ``held_out``),
+    which only speechlab-pl-ctc-small never trained on."""
+    if general.get("source") == "ood":
+        return ood_sentences()
+    if general.get("source", "finetune-heldout") != "finetune-heldout":
+        raise ConfigError(
+            f"Unknown general source {general['source']!r}; use ood or finetune-heldout."
+        )
+    everyday = polish_sentences(int(general["sentences"]), seed=0)
+    return split_sentences(everyday, held_out=float(general["held_out"]), seed=0)[1]
 
 
 def adapt_strategies(
