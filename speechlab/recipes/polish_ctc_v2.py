@@ -369,8 +369,9 @@ def read_legs(work_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     A leg writes one line when it starts and one when it ends. A leg whose process was
     killed (a session's end does that) has no end line: it ends where the next leg
     resumed, or at the newest checkpoint if it is the last, with ``ended`` None,
-    ``killed`` True and ``seconds`` the training time ``metrics.csv`` records between its
-    first and last step (work after its last checkpoint is lost and not counted).
+    ``killed`` True and ``seconds`` the trainer's elapsed time (``metrics.csv``, wall
+    time, pauses included) between its first and last step; work after its last checkpoint
+    is lost and not counted, and ``seconds`` is None when a step was not logged.
     """
     from speechlab.train.checkpoint import latest_checkpoint
 
@@ -393,13 +394,10 @@ def read_legs(work_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
         following = legs[i + 1]["from_step"] if i + 1 < len(legs) else None
         to_step = following if following is not None else (newest.step if newest else None)
         to_step = leg["from_step"] if to_step is None else to_step
-        start, end = elapsed.get(leg["from_step"], 0.0), elapsed.get(to_step)
-        leg.update(
-            ended=None,
-            killed=True,
-            to_step=to_step,
-            seconds=None if end is None else round(end - start, 1),
-        )
+        start = 0.0 if leg["from_step"] == 0 else elapsed.get(leg["from_step"])
+        end = elapsed.get(to_step, 0.0 if to_step == 0 else None)
+        seconds = None if start is None or end is None else round(end - start, 1)
+        leg.update(ended=None, killed=True, to_step=to_step, seconds=seconds)
     return legs
 
 
@@ -503,8 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--precision",
         choices=PRECISIONS,
         default=None,
-        help="override the recipe's precision for this leg (bf16 on CPUs with AMX or "
-        "AVX512-BF16; each leg records its own)",
+        help="override the recipe's precision for this leg (each leg records its own)",
     )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
