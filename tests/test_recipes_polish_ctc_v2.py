@@ -204,3 +204,13 @@ def test_legs_killed_at_a_sessions_end_end_where_the_next_leg_resumed(tmp_path):
     assert [g.get("killed", False) for g in legs] == [True, True, False, True]
     assert legs[2]["ended"] == "2026-11-30T09:02:00+00:00" and legs[0]["ended"] is None
     assert read_legs(tmp_path / "nothing") == []
+
+
+def test_the_card_names_gpu_legs_and_every_legs_note():
+    from speechlab.recipes.polish_ctc_v2_card import _gpus, _notes
+
+    cpu = {"from_step": 0, "to_step": 100, "threads": 2, "device": "cpu: Intel(R) Xeon(R)"}
+    gpu = {"from_step": 100, "to_step": 7800, "device": "cuda: NVIDIA H200", "note": "Opus"}
+    assert _gpus([cpu, gpu]) == "; 1 leg(s), steps 100–7,800, on NVIDIA H200"
+    assert _gpus([cpu]) == "" and _gpus([{"from_step": 0, "to_step": 5}]) == ""
+    assert _notes([cpu, gpu]) == ["* Steps 100–7,800: Opus"]

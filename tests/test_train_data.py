@@ -246,12 +246,12 @@ def test_unknown_data_objects_are_refused_with_a_typed_error():
         TrainingData(42, build_vocab(["a"]), frames)
 
 
-@pytest.mark.parametrize("depth", [0, 3])
-def test_prefetched_batches_are_the_batches_loaded_in_order(tmp_path, depth):
+@pytest.mark.parametrize(("depth", "processes"), [(0, 0), (3, 0), (3, 2)])
+def test_prefetched_batches_are_the_batches_loaded_in_order(tmp_path, depth, processes):
     manifest = make_manifest(tmp_path, TEXTS)
     options = {"batch_size": 2, "group_batches": 2, "speeds": [0.9, 1.1], "snrs_db": [None, 15]}
     direct = list(itertools.islice(data(manifest, **options).batches(), 6))
-    stream = prefetch(data(manifest, **options).batches(), RATE, depth)
+    stream = prefetch(data(manifest, **options).batches(), RATE, depth, processes)
     for (items, position), (got, got_position, waves) in zip(direct, stream, strict=False):
         assert _signature([got]) == _signature([items]) and got_position == position
         assert all(np.array_equal(w, i.load()) for w, i in zip(waves, items, strict=True))

@@ -324,10 +324,12 @@ def train(
     manifests: dict[str, Path],
     *,
     log: Any = print,
+    note: str | None = None,
     **overrides: Any,
 ) -> Any:
     """One leg of training (resumes from the newest checkpoint), recorded in
-    ``legs.jsonl``: when, from which step to which, how long."""
+    ``legs.jsonl``: when, from which step to which, how long, on what device (and ``note``:
+    anything else a reader of the leg must know, e.g. how its data travelled)."""
     from speechlab.train import finetune
     from speechlab.train.checkpoint import latest_checkpoint
 
@@ -340,7 +342,10 @@ def train(
         "max_steps": config.max_steps,
         "threads": config.threads,
         "precision": config.precision,
+        "device": device_label(config.device),
     }
+    if note:
+        leg["note"] = note
     log(f"{leg['started']} training leg from step {leg['from_step']} to {config.max_steps}")
     _append_leg(work_dir, leg)  # kept even when the process is killed (a session's end)
     started = time.perf_counter()
@@ -484,6 +489,28 @@ def status(recipe: Recipe, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
     newest = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
     out["training_step"] = f"{newest.step if newest else 0}/{recipe.training['max_steps']}"
     return out
+
+
+def device_label(device: str = "auto") -> str:
+    """What a leg runs on: ``cuda: <GPU name>`` when ``device`` picks CUDA and one is there,
+    else ``cpu: <CPU model>`` (from /proc/cpuinfo where it exists)."""
+    import platform
+
+    import torch
+
+    if device != "cpu" and torch.cuda.is_available():
+        index = int(device.split(":")[1]) if device.startswith("cuda:") else 0
+        return f"cuda: {torch.cuda.get_device_name(index)}"
+    cpu = platform.processor() or platform.machine()
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in info.read_text().splitlines()
+            if ln.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    return f"cpu: {cpu}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

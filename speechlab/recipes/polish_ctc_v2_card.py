@@ -102,7 +102,8 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
     hours = sum(leg.get("seconds") or 0 for leg in results["legs"]) / 3600
     steps = max((leg.get("to_step", 0) for leg in results["legs"]), default=0)
     c, t = recipe.corpus, recipe.training
-    threads = sorted({leg.get("threads") for leg in results["legs"]} - {None})
+    on_cpu = [leg for leg in results["legs"] if not _on_gpu(leg)]
+    threads = sorted({leg.get("threads") for leg in on_cpu} - {None})
     precisions = sorted({leg.get("precision") for leg in results["legs"]} - {None})
     precision = "/".join(precisions) or t.get("precision", "fp32")
     lines = [
@@ -130,10 +131,11 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
         f"{c['speed_range'][0]}–{c['speed_range'][1]}; noise, reverberation, telephone band, "
         "gain and speed changes during training.",
         f"* Training: {steps:,} steps of batch {t['batch_size']} ({precision}, "
-        f"{'/'.join(map(str, threads))} CPU thread(s)) in {len(results['legs'])} legs"
-        f"{_killed(results['legs'])}, {hours:.1f} h of wall time (pauses included); published "
-        f"checkpoint: step {results['selected']['step']:,} (best validation CER "
-        f"{_pct(results['selected'].get('cer'))}).",
+        f"{'/'.join(map(str, threads))} CPU thread(s){_gpus(results['legs'])}) in "
+        f"{len(results['legs'])} legs{_killed(results['legs'])}, {hours:.1f} h of wall time "
+        f"(pauses included); published checkpoint: step {results['selected']['step']:,} (best "
+        f"validation CER {_pct(results['selected'].get('cer'))}).",
+        *_notes(results["legs"]),
         "",
         "| held-out set | utterances | CER | 95 % CI | WER |",
         "|---|---:|---:|---:|---:|",
@@ -156,6 +158,29 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
         verdict = "not measured" if met is None else ("met" if met else "NOT met")
         lines.append(f"- {what}: {_pct(value)} — {verdict}")
     return "\n".join(lines) + "\n"
+
+
+def _on_gpu(leg: dict[str, Any]) -> bool:
+    return str(leg.get("device", "")).startswith("cuda")
+
+
+def _gpus(legs: list[dict[str, Any]]) -> str:
+    """``; N leg(s) on <GPU>`` for the legs that ran on CUDA (legs before the device field
+    was recorded ran on the CPU)."""
+    gpu = [leg for leg in legs if _on_gpu(leg)]
+    if not gpu:
+        return ""
+    names = sorted({leg["device"].split(": ", 1)[-1] for leg in gpu})
+    return f"; {len(gpu)} leg(s), steps {_spans(gpu)}, on {', '.join(names)}"
+
+
+def _spans(legs: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{leg.get('from_step', 0):,}–{leg.get('to_step', 0):,}" for leg in legs)
+
+
+def _notes(legs: list[dict[str, Any]]) -> list[str]:
+    """One bullet per leg that carries a note (how its data travelled, say)."""
+    return [f"* Steps {_spans([leg])}: {leg['note']}" for leg in legs if leg.get("note")]
 
 
 def _killed(legs: list[dict[str, Any]]) -> str:

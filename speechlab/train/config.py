@@ -80,6 +80,7 @@ _INTS = {
     "group_batches",
     "shuffle_buffer",
     "prefetch_batches",
+    "loader_processes",
     "mask_time_length",
     "eval_every",
     "eval_max_items",
@@ -141,6 +142,7 @@ class TrainConfig:
     shuffle: bool = True
     shuffle_buffer: int = 1000  # streamed datasets: datasets' own buffer shuffle (0: off)
     prefetch_batches: int = 2  # batches decoded and augmented ahead, in threads (0: off)
+    loader_processes: int = 0  # > 0: that many worker processes decode and augment instead
     speeds: list[float] = field(default_factory=lambda: [1.0])
     noise_snr_db: list[float | None] = field(default_factory=lambda: [None])
     noise_colors: list[str] = field(default_factory=lambda: ["white"])
@@ -212,6 +214,7 @@ class TrainConfig:
             "warmup_steps",
             "shuffle_buffer",
             "prefetch_batches",
+            "loader_processes",
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}.")

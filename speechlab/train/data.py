@@ -26,7 +26,7 @@ import itertools
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,26 +259,45 @@ def rank_batches(
 
 
 def prefetch(
-    batches: Iterator[tuple[list[Item], Position]], sample_rate: int, depth: int = 2
+    batches: Iterator[tuple[list[Item], Position]],
+    sample_rate: int,
+    depth: int = 2,
+    processes: int = 0,
 ) -> Iterator[tuple[list[Item], Position, list[np.ndarray]]]:
     """``(items, position, augmented waves)``, the next ``depth`` batches decoded and
-    augmented by background threads while the model works (decoding and soxr release the
-    GIL). Loading is a pure function of the item, so the result does not depend on timing.
+    augmented in the background while the model works: by ``depth`` threads (decoding and
+    soxr release the GIL), or by ``processes`` worker processes when it is > 0 (for a
+    machine with many cores feeding an accelerator, where the threads' Python work would
+    queue on the GIL). Loading is a pure function of the item, so the result depends
+    neither on timing nor on which kind of worker made it.
     """
     if depth < 1:
         for items, position in batches:
             yield items, position, [item.load(sample_rate) for item in items]
         return
-    with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="speechlab-load") as pool:
+    pool: Executor
+    if processes > 0:
+        import multiprocessing
+
+        # spawn: the parent may hold CUDA and threads, which a forked child must not inherit
+        pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+    else:
+        pool = ThreadPoolExecutor(max_workers=depth, thread_name_prefix="speechlab-load")
+    with pool:
         pending: deque[tuple[list[Item], Position, list[Future[np.ndarray]]]] = deque()
         while True:
             while len(pending) < depth:
                 items, position = next(batches)
                 pending.append(
-                    (items, position, [pool.submit(item.load, sample_rate) for item in items])
+                    (items, position, [pool.submit(_load, item, sample_rate) for item in items])
                 )
             items, position, futures = pending.popleft()
             yield items, position, [future.result() for future in futures]
+
+
+def _load(item: Item, sample_rate: int) -> np.ndarray:
+    """``item.load`` as a module-level function (a worker process can unpickle it)."""
+    return item.load(sample_rate)
 
 
 def ctc_min_frames(labels: Sequence[int]) -> int:

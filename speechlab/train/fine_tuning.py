@@ -305,7 +305,7 @@ class _Trainer:
 
         cfg, dist = self.cfg, self.dist
         batches = rank_batches(self.data.batches(self.position), dist.world, dist.rank)
-        stream = prefetch(batches, self.sample_rate, cfg.prefetch_batches)
+        stream = prefetch(batches, self.sample_rate, cfg.prefetch_batches, cfg.loader_processes)
         started, before = time.perf_counter(), self.elapsed
         loss: float | None = None
         with tqdm(
