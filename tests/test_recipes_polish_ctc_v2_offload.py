@@ -60,3 +60,14 @@ def test_a_leg_travels_there_and_back(tmp_path):
     rows = (here / "training" / "metrics.csv").read_text().splitlines()
     assert rows[-1].startswith("2,")
     assert json.loads((here / "legs.jsonl").read_text().splitlines()[-1])["to_step"] == 2
+
+
+def test_the_command_line_has_each_stage_and_refuses_missing_parts(tmp_path, capsys):
+    from speechlab.recipes.polish_ctc_v2_offload import main as offload
+
+    for stage in ("pack", "speak", "leg", "adopt"):
+        with pytest.raises(SystemExit):
+            offload([stage, "--help"])
+        assert "--work-dir" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="Result parts are missing"):
+        offload(["adopt", "--work-dir", str(tmp_path), "--parts", str(tmp_path)])

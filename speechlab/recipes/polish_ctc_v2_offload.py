@@ -369,30 +369,33 @@ def _stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+#: The sub-commands: what each does, and its required options besides --work-dir.
+_STAGES: dict[str, tuple[str, dict[str, type]]] = {
+    "pack": ("here: the carried parts", {"--out": Path, "--parts-mib": float}),
+    "speak": ("there: espeak-ng corpora again", {"--meta": Path}),
+    "leg": (
+        "there: restore, train, collect",
+        {"--parts": Path, "--out": Path, "--keep": Path, "--seconds": float},
+    ),
+    "adopt": ("here: take the returned parts in", {"--parts": Path}),
+}
+_SPARE_CORES = {"speak": 1, "leg": 2}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: one sub-command per stage (module doc)."""
     parser = argparse.ArgumentParser(prog="python -m speechlab.recipes.polish_ctc_v2_offload")
     sub = parser.add_subparsers(dest="stage", required=True)
-    p = sub.add_parser("pack", help="here: the carried parts")
-    p.add_argument("--work-dir", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--parts-mib", required=True, type=float, nargs="+")
-    p = sub.add_parser("speak", help="there: espeak-ng corpora again")
-    p.add_argument("--work-dir", required=True, type=Path)
-    p.add_argument("--meta", required=True, type=Path)
-    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
-    p.add_argument("--scale", default="full")
-    p = sub.add_parser("leg", help="there: restore, train, collect")
-    p.add_argument("--work-dir", required=True, type=Path)
-    p.add_argument("--parts", required=True, type=Path, nargs="+")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--keep", required=True, type=Path)
-    p.add_argument("--seconds", required=True, type=float)
-    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 2))
-    p.add_argument("--scale", default="full")
-    p = sub.add_parser("adopt", help="here: take the returned parts in")
-    p.add_argument("--work-dir", required=True, type=Path)
-    p.add_argument("--parts", required=True, type=Path, nargs="+")
+    for stage, (text, options) in _STAGES.items():
+        p = sub.add_parser(stage, help=text)
+        p.add_argument("--work-dir", required=True, type=Path)
+        for flag, kind in options.items():
+            many = "+" if flag.startswith("--parts") else None
+            p.add_argument(flag, required=True, type=kind, nargs=many)
+        if stage in _SPARE_CORES:  # worker processes: the cores less those left free
+            spare = _SPARE_CORES[stage]
+            p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - spare))
+            p.add_argument("--scale", default="full")
     args = parser.parse_args(argv)
     if args.stage == "pack":
         sizes = [int(mib * 2**20) for mib in args.parts_mib]
