@@ -147,6 +147,9 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     row = scores.iloc[0]
     assert f"| {row['what']} | {row['utterances']} | {100 * row['cer']:.1f} % |" in card
     assert "beam + LM" in card and "Targets:" in card and "synthetic" in card
+    text = json.loads((out / "text-stats.json").read_text(encoding="utf-8"))
+    assert text["sentences"] == 24 and text["reference_phoneme_pairs"] > 0
+    assert f"* Training text coverage: {text['distinct_words']:,} distinct words" in card
     assert "in 3 legs (1 killed at a session's end" in card
     assert " h of wall time (pauses included); published checkpoint: step 2" in card
     assert "bf16, " in card.split("* Training: ")[1].split("\n")[0]  # the legs' precisions

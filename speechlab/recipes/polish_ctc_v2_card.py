@@ -38,6 +38,10 @@ TARGETS = (
 V1_HELDOUT_CER = 0.075
 
 
+#: the training text's coverage (``training_text_stats``), in the work dir and the store folder
+TEXT_STATS = "text-stats.json"
+
+
 def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """What the eval phase wrote (``scores.json``, ``decoders.json``), the training legs,
     the selected checkpoint's record and the LM description; a ConfigError names what is
@@ -56,13 +60,52 @@ def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"Nothing to publish yet: missing {missing}; run the eval phase first.")
     legs = read_legs(work)
     lm = work / "lm" / "built.json"
+    text = work / TEXT_STATS
     return {
+        "text": json.loads(text.read_text(encoding="utf-8")) if text.is_file() else None,
         "scores": json.loads(needed["scores"].read_text(encoding="utf-8")),
         "decoders": json.loads(needed["decoders"].read_text(encoding="utf-8")),
         "legs": legs,
         "selected": json.loads(needed["selected"].read_text(encoding="utf-8")),
         "lm": json.loads(lm.read_text(encoding="utf-8")) if lm.is_file() else None,
     }
+
+
+def training_text_stats(work_dir: str | os.PathLike[str], recipe: Any) -> dict[str, Any]:
+    """:func:`~speechlab.train.polish_text.text_stats` of the training sentences (distinct
+    words, letters, Kokoro phoneme pairs against the ``coverage_reference_words`` most
+    frequent Polish words), computed once into ``text-stats.json``."""
+    from speechlab.recipes.polish_ctc_v2 import work_texts
+    from speechlab.train.polish_text import text_stats
+
+    path = Path(work_dir) / TEXT_STATS
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    texts = work_texts(recipe, work_dir)
+    reference = int(recipe.corpus.get("coverage_reference_words", 60_000))
+    stats = text_stats(texts.train_kokoro + texts.train_espeak, reference_words=reference)
+    path.write_text(json.dumps(stats, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return stats
+
+
+def _coverage(stats: dict[str, Any] | None, reference: int) -> list[str]:
+    """The card's coverage bullet (none when the stats were not computed)."""
+    if not stats:
+        return []
+    missing = stats["missing_letters"]
+    letters = (
+        f"all {len(stats['letters'])} letters"
+        if not missing
+        else f"letters missing: {', '.join(missing)}"
+    )
+    pairs = stats["reference_phoneme_pairs"]
+    covered = round(stats["phoneme_pair_coverage"] * pairs)
+    return [
+        f"* Training text coverage: {stats['distinct_words']:,} distinct words in "
+        f"{stats['words']:,}; {letters}; {covered} of the {pairs} Kokoro phoneme pairs that "
+        f"the {reference:,} most frequent Polish words produce "
+        f"({_pct(stats['phoneme_pair_coverage'])})."
+    ]
 
 
 def targets(results: dict[str, Any]) -> list[tuple[str, float | None, bool | None]]:
@@ -125,6 +168,7 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
         f"{c['heldout_sentences']} held-out generator sentences (set a); the out-of-distribution "
         "sentences of `speechlab/data/pl_ood_sentences.txt` (set b, written by hand, never "
         "trained on); the self-check sentence (set c).",
+        *_coverage(results["text"], int(c.get("coverage_reference_words", 60_000))),
         f"* Voices: Kokoro packs {', '.join(c['kokoro_voices'])} and random blends of them "
         f"(never within {c['min_blend_distance']} of the held-out blend `{c['held_out_blend']}`), "
         f"{len(c['espeak_voices'])} espeak-ng variants (never `{c['held_out_espeak']}`), speeds "
@@ -211,11 +255,12 @@ def publish(
     work = Path(work_dir)
     best = work / "training" / "best"
     read_results(work)  # refuse before writing anything
+    training_text_stats(work, recipe)
     folder = publish_fp16(best, out)
     legs = "".join(json.dumps(leg) + "\n" for leg in read_results(work)["legs"])
     (folder / "legs.jsonl").write_text(legs, encoding="utf-8")  # killed legs completed
     shutil.copyfile(work / "training" / "metrics.csv", folder / "training-metrics.csv")
-    for results in ("scores.json", "decoders.json"):
+    for results in ("scores.json", "decoders.json", TEXT_STATS):
         shutil.copyfile(work / results, folder / results)
     if recipe_file is not None:
         shutil.copyfile(recipe_file, folder / "recipe.yaml")
