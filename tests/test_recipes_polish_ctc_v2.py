@@ -26,6 +26,7 @@ from speechlab.recipes.polish_ctc_v2 import (
 )
 from speechlab.recipes.polish_ctc_v2_card import held_out_table, published_results
 from speechlab.selfcheck import SELF_CHECK_TEXT
+from speechlab.store.assembly import sha256_file
 from speechlab.textnorm import model_card
 from speechlab.train.errors import ConfigError
 from speechlab.train.heldout_text import ood_sentences
@@ -162,6 +163,12 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     assert published_results(folder=tmp_path / "nothing") is None
     sums = json.loads((out / "checksums.json").read_text())
     assert {"model.safetensors", "config.json", "vocab.json"} <= set(sums)
+    # the records are summed as they were written: a second publish leaves none stale
+    (work / "decoders.json").write_text((work / "decoders.json").read_text() + "\n")
+    assert main([*argv, "--publish-to", str(out)]) == 0
+    sums = json.loads((out / "checksums.json").read_text())
+    assert {"scores.json", "decoders.json", "text-stats.json"} <= set(sums)
+    assert all(sha256_file(out / name) == digest for name, digest in sums.items())
     assert {"recipe.yaml", "legs.jsonl", "scores.json", "decoders.json"} <= {
         p.name for p in out.iterdir()
     }

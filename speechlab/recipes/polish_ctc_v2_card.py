@@ -250,7 +250,7 @@ def publish(
     recipe_file: Path | None = None,
 ) -> Path:
     """The store folder ``out`` of the selected checkpoint, with its card and records."""
-    from speechlab.train.publish import publish_fp16
+    from speechlab.train.publish import publish_fp16, write_checksums
 
     work = Path(work_dir)
     best = work / "training" / "best"
@@ -266,6 +266,7 @@ def publish(
         shutil.copyfile(recipe_file, folder / "recipe.yaml")
     card = model_card(work, recipe, name=name, model_dir=folder)
     (folder / "README.md").write_text(card, encoding="utf-8")
+    write_checksums(folder)  # the records too, as they are now (none stale from a last run)
     return folder
 
 

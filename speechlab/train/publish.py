@@ -19,7 +19,7 @@ from speechlab.store import sha256_file
 from speechlab.store.model_folders import check_model_folder, pickled_code_refused
 from speechlab.train.errors import TrainDataError
 
-__all__ = ["CHECKSUMS", "merge_manifests", "publish_fp16"]
+__all__ = ["CHECKSUMS", "merge_manifests", "publish_fp16", "write_checksums"]
 
 CHECKSUMS = "checksums.json"
 _PROCESSOR_FILES = ("vocab.json", "tokenizer_config.json", "preprocessor_config.json")
@@ -74,10 +74,18 @@ def publish_fp16(model_dir: str | os.PathLike[str], out: str | os.PathLike[str])
     extra = source / "speechlab-training.json"
     if extra.is_file():
         shutil.copyfile(extra, out / extra.name)
+    write_checksums(out)
+    return out
+
+
+def write_checksums(folder: str | os.PathLike[str]) -> dict[str, str]:
+    """``checksums.json``: the sha256 of every .json and .safetensors file in ``folder`` as
+    it is now (call it again after adding records, or stale sums fail the next load)."""
+    folder = Path(folder)
     sums = {
         p.name: sha256_file(p)
-        for p in sorted(out.iterdir())
+        for p in sorted(folder.iterdir())
         if p.is_file() and p.name != CHECKSUMS and p.suffix in {".json", ".safetensors"}
     }
-    (out / CHECKSUMS).write_text(json.dumps(sums, indent=2) + "\n", encoding="utf-8")
-    return out
+    (folder / CHECKSUMS).write_text(json.dumps(sums, indent=2) + "\n", encoding="utf-8")
+    return sums
