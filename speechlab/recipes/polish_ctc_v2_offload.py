@@ -20,6 +20,20 @@ work directory (~3 GB of audio) cannot travel as it is:
 * ``adopt`` (here): join those parts into the work directory.
 
 ``python -m speechlab.recipes.polish_ctc_v2_offload {pack,speak,leg,adopt} --help``.
+
+How the published model's leg ran (2026-11-29; a call's ``carry`` replaces whatever an
+earlier call carried, so each call copies its part out of the checkout at once)::
+
+    pack --work-dir work/pl-ctc-v2 --out .gpu/pack --parts-mib 18 47 47   # here; Python
+        # 3.12 wheels of soundfile, cffi, pycparser, soxr, espeakng-loader, jiwer, rapidfuzz
+        # and transformers go into .gpu/pack/c1/whl beside meta.tar
+    # call 1 (carry .gpu/pack/c1): pip install --target /tmp/site the wheels; copy bundle-1
+    #   to /tmp/parts; setsid speak --work-dir /tmp/w/pl-ctc-v2 --meta .gpu/pack/c1/meta.tar
+    # calls 2, 3 (carry c2, then c3): copy bundle-2, bundle-3 to /tmp/parts
+    # last call: leg --work-dir /tmp/w/pl-ctc-v2 --parts /tmp/parts --out $OUT
+    #   --keep /tmp/keep --seconds 420 --workers 14; one more call copies the result parts
+    #   $OUT could not hold
+    adopt --work-dir work/pl-ctc-v2 --parts <the returned folders>                 # here
 """
 
 from __future__ import annotations
@@ -54,7 +68,10 @@ NOTE = (
 
 
 def pack(
-    work_dir: str | os.PathLike[str], out: str | os.PathLike[str], parts: Sequence[int]
+    work_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    parts: Sequence[int],
+    workers: int = 1,
 ) -> list[Path]:
     """Write ``out/c1/meta.tar`` and ``out/c<i>/bundle-<i>`` (part ``i`` at most
     ``parts[i-1]`` bytes); returns the part files. Fails when the parts cannot hold it."""
@@ -77,9 +94,10 @@ def pack(
             tar.add(path, arcname=str(path.relative_to(work)))
         for path in sorted((work / "valid-kokoro" / "audio").glob("*.flac")):
             tar.add(path, arcname=str(path.relative_to(work)))
-        for path in sorted((work / "train-kokoro" / "audio").glob("*.flac")):
-            name = str(path.relative_to(work).with_suffix(".opus"))
-            _add_bytes(tar, name, _opus(path))
+        kokoro = sorted((work / "train-kokoro" / "audio").glob("*.flac"))
+        with ProcessPoolExecutor(workers) as pool:  # ~0.15 s of one core per item
+            for path, data in zip(kokoro, pool.map(_opus, kokoro, chunksize=32), strict=True):
+                _add_bytes(tar, str(path.relative_to(work).with_suffix(".opus")), data)
     written = _cut(bundle, out, parts)
     (out / "meta.tar").replace(out / "c1" / "meta.tar")
     bundle.unlink()
@@ -379,7 +397,7 @@ _STAGES: dict[str, tuple[str, dict[str, type]]] = {
     ),
     "adopt": ("here: take the returned parts in", {"--parts": Path}),
 }
-_SPARE_CORES = {"speak": 1, "leg": 2}
+_SPARE_CORES = {"pack": 0, "speak": 1, "leg": 2}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -395,11 +413,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if stage in _SPARE_CORES:  # worker processes: the cores less those left free
             spare = _SPARE_CORES[stage]
             p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - spare))
-            p.add_argument("--scale", default="full")
+            if stage != "pack":
+                p.add_argument("--scale", default="full")
     args = parser.parse_args(argv)
     if args.stage == "pack":
         sizes = [int(mib * 2**20) for mib in args.parts_mib]
-        for path in pack(args.work_dir, args.out, sizes):
+        for path in pack(args.work_dir, args.out, sizes, args.workers):
             print(path, path.stat().st_size)
     elif args.stage == "speak":
         print(json.dumps(speak(args.work_dir, args.meta, args.workers, args.scale)))
