@@ -90,3 +90,23 @@ def test_kokoro_audio_travels_as_opus_and_comes_back_as_flac_of_the_same_length(
     assert back_rate == rate and len(back) == len(wave) and not (tmp_path / "b.opus").exists()
     # lossy, yet the same signal: measured correlation 0.99+ on this tone
     assert np.corrcoef(back, wave)[0, 1] > 0.95
+
+
+def test_opus_copies_are_kept_and_made_again_only_when_their_flac_is_newer(tmp_path):
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    from speechlab.recipes.polish_ctc_v2_offload import _opus_cache
+
+    (tmp_path / "audio").mkdir()
+    sf.write(tmp_path / "audio" / "000001.flac", np.zeros(8000) + 0.01, 16_000)
+    [(flac, opus)] = _opus_cache(tmp_path, workers=1)
+    assert opus == tmp_path / "opus" / "000001.opus" and opus.read_bytes()[:4] == b"OggS"
+    os.utime(opus, (1_000_000_000, 1_000_000_000))  # older than its FLAC: stale
+    _opus_cache(tmp_path, workers=1)
+    assert opus.stat().st_mtime > flac.stat().st_mtime - 1
+    kept = opus.stat().st_mtime_ns
+    _opus_cache(tmp_path, workers=1)
+    assert opus.stat().st_mtime_ns == kept  # fresh: not encoded again

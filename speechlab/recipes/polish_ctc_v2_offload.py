@@ -5,12 +5,12 @@ work directory (~3 GB of audio) cannot travel as it is:
 
 * ``pack`` (here): the newest checkpoint, the texts, manifests and vocabulary, the
   validation audio (FLAC, as is) and the Kokoro training audio re-encoded as Ogg/Opus
-  (**lossy**, ~17 kb/s; the leg's note says so) go into one tar, cut into parts of the sizes
-  given (one per transfer). The espeak-ng corpora are not carried: the machine speaks them
-  again from the same seeded plans, and ``meta.tar`` (first part's folder) holds what that
-  needs plus sample hashes of every 50th file to say how alike they came out (espeak-ng is
-  not bit-reproducible: some utterances differ in their noise or, with another history of
-  voices, in length).
+  (**lossy**, ~17 kb/s; the leg's note says so; kept in ``train-kokoro/opus`` for the next
+  pack) go into one tar, cut into parts of the sizes given (one per transfer). The
+  espeak-ng corpora are not carried: the machine speaks them again from the same seeded
+  plans, and ``meta.tar`` (first part's folder) holds what that needs plus sample hashes of
+  every 50th file to say how alike they came out (espeak-ng is not bit-reproducible: some
+  utterances differ in their noise or, with another history of voices, in length).
 * ``speak`` (there, first call): espeak-ng corpora from ``meta.tar``, in worker processes.
 * ``leg`` (there, last call): join the parts, decode Opus back to the FLAC paths the
   manifests name, compare the spoken corpora (how alike: in the leg's note), run one
@@ -94,10 +94,8 @@ def pack(
             tar.add(path, arcname=str(path.relative_to(work)))
         for path in sorted((work / "valid-kokoro" / "audio").glob("*.flac")):
             tar.add(path, arcname=str(path.relative_to(work)))
-        kokoro = sorted((work / "train-kokoro" / "audio").glob("*.flac"))
-        with ProcessPoolExecutor(workers) as pool:  # ~0.15 s of one core per item
-            for path, data in zip(kokoro, pool.map(_opus, kokoro, chunksize=32), strict=True):
-                _add_bytes(tar, str(path.relative_to(work).with_suffix(".opus")), data)
+        for path, opus in _opus_cache(work / "train-kokoro", workers):
+            tar.add(opus, arcname=str(path.relative_to(work).with_suffix(".opus")))
     written = _cut(bundle, out, parts)
     (out / "meta.tar").replace(out / "c1" / "meta.tar")
     bundle.unlink()
@@ -290,6 +288,27 @@ def _sample_hash(path: Path) -> str:
 
     samples, _ = sf.read(path, dtype="int16")
     return hashlib.sha256(samples.tobytes()).hexdigest()
+
+
+def _opus_cache(corpus: Path, workers: int) -> list[tuple[Path, Path]]:
+    """Each FLAC of ``corpus/audio`` with its Opus copy in ``corpus/opus`` (kept for the
+    next pack: encoding takes ~0.15 s of one core per item); stale or missing copies are
+    encoded in ``workers`` processes."""
+    cache = corpus / "opus"
+    cache.mkdir(exist_ok=True)
+    pairs = [(p, cache / f"{p.stem}.opus") for p in sorted((corpus / "audio").glob("*.flac"))]
+    todo = [
+        (flac, opus)
+        for flac, opus in pairs
+        if not opus.is_file() or opus.stat().st_mtime < flac.stat().st_mtime
+    ]
+    with ProcessPoolExecutor(workers) as pool:
+        encoded = pool.map(_opus, [flac for flac, _ in todo], chunksize=32)
+        for (_, opus), data in zip(todo, encoded, strict=True):
+            partial = opus.with_suffix(".partial")
+            partial.write_bytes(data)
+            os.replace(partial, opus)
+    return pairs
 
 
 def _opus(path: Path) -> bytes:
