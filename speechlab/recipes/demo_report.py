@@ -111,7 +111,8 @@ def adaptation_tables_markdown(table: Any, scale: str) -> str:
     if scale != "full":
         parts += [
             "",
-            '**Full scale** (`scale="full"`, the README\'s table, 2 CPU cores):',
+            '**Full scale** (`scale="full"`: speechlab-pl-ctc-small adapted to clinical '
+            "Polish, the README's first table, 2 CPU cores):",
             "",
             adaptation_markdown(pd.DataFrame(COMMITTED_ADAPTATION)),
         ]
