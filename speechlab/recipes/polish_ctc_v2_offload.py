@@ -150,7 +150,7 @@ def leg(
 ) -> list[Path]:
     """Join the parts, restore the audio, train until done or ``seconds`` have passed, and
     cut the results into ``keep`` (all parts) and ``out`` (as many as fit one transfer)."""
-    from speechlab.recipes.polish_ctc_v2 import load_v2, train
+    from speechlab.recipes.polish_ctc_v2 import _stop, load_v2, train
 
     work = Path(work_dir)
     bundle = work.parent / "bundle.tar"
@@ -402,10 +402,6 @@ def _wait_for(path: Path, seconds: float) -> dict:
             raise ConfigError(f"{path} did not appear within {seconds:.0f} s (speak failed?).")
         time.sleep(2)
     return json.loads(path.read_text())
-
-
-def _stop(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 #: The sub-commands: what each does, and its required options besides --work-dir.
