@@ -154,11 +154,14 @@ def cluster(real_store_home: Path) -> str:
     """A local Ray cluster for the module; its workers see the real store."""
     import psutil
 
+    # children started before the cluster (multiprocessing's resource tracker, left by an
+    # earlier test's spawn pool) are not Ray's to stop
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPEECHLAB_HOME", str(real_store_home))
         with local_cluster(num_cpus=2) as address:
             yield address
-    left = [p.name() for p in psutil.Process().children(recursive=True)]
+    left = [p.name() for p in psutil.Process().children(recursive=True) if p.pid not in before]
     assert not left, f"Ray processes left running: {left}"
 
 
