@@ -19,6 +19,7 @@ from speechlab.recipes.polish_ctc_v2 import (
     main,
     proper_nouns,
     read_legs,
+    selected_stage,
     split_texts,
     status,
     training_config,
@@ -133,7 +134,7 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     # a rerun finds every corpus finished and the training at its last step
     argv = ["--work-dir", str(work), "--scale", "demo", "--phase", "train", "--no-progress"]
     assert main([*argv, "--precision", "bf16"]) == 0
-    assert "training leg from step 2 to 2" in capsys.readouterr().out
+    assert "training stage 1 leg from step 2 to 2" in capsys.readouterr().out
     precisions = [leg["precision"] for leg in read_legs(work)]
     assert precisions[1] == "bf16" != precisions[0]  # each leg records its own
     # a leg killed before it could write its end line (a session's end) still counts
@@ -152,7 +153,8 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     assert text["sentences"] == 24 and text["reference_phoneme_pairs"] > 0
     assert f"* Training text coverage: {text['distinct_words']:,} distinct words" in card
     assert "in 3 legs (1 killed at a session's end" in card
-    assert " h of wall time (pauses included); published checkpoint: step 2" in card
+    assert " h of wall time (pauses included); best validation CER " in card
+    assert "* Published checkpoint: step 2 (validation CER " in card and "Stage 2" not in card
     assert "bf16, " in card.split("* Training: ")[1].split("\n")[0]  # the legs' precisions
     assert "(b) held-out espeak-ng variant, greedy CER <= 10 %" in card
     table = held_out_table(published_results(folder=out))  # what 04_finetune shows
@@ -174,12 +176,45 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     }
     assert status(load_v2("demo"), work)["training_step"] == "2/2"
     assert status(load_v2("demo"), work)["train-espeak"] == "24/24"
+    assert status(load_v2("demo"), work)["training_step_stage2"] == "0/2"
+    # stage 2: from stage 1's best, on train-2.tsv (train-espeak listed twice), its own legs
+    argv = ["--work-dir", str(work), "--scale", "demo", "--phase", "train", "--no-progress"]
+    assert main([*argv, "--stage", "2"]) == 0
+    assert "training stage 2 leg from step 0 to 2" in capsys.readouterr().out
+    assert len((work / "train-2.tsv").read_text().splitlines()) == 1 + 2 * 24
+    assert [(g["from_step"], g["to_step"]) for g in read_legs(work, 2)] == [(0, 2)]
+    started = json.loads((work / "training-2" / "best" / "speechlab-training.json").read_text())
+    assert started["started_from"] == str(work / "training" / "best")
+    # the eval phase and publish take the stage with the lower validation CER; make it stage 2
+    record = work / "training-2" / "best" / "speechlab-training.json"
+    record.write_text(json.dumps({**started, "cer": 0.0}))
+    assert selected_stage(work) == (2, work / "training-2" / "best")
+    argv = ["--work-dir", str(work), "--scale", "demo", "--phase", "publish", "--no-progress"]
+    assert main([*argv, "--publish-to", str(out)]) == 0
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "* Stage 2: from stage 1's step 2, 2 more steps" in card and "`train-espeak` x2" in card
+    assert "* Published checkpoint: stage 2, step 2 (validation CER 0.0 %, the lower" in card
+    assert {"legs-2.jsonl", "training-2-metrics.csv"} <= {p.name for p in out.iterdir()}
     # the split is kept: a resumed run reads it back, and refuses other text settings
     demo = load_v2("demo")
     assert work_texts(demo, work) == split_texts(demo)
     other = dataclasses.replace(demo, corpus={**demo.corpus, "espeak_sentences": 25})
     with pytest.raises(ConfigError, match="other text settings"):
         work_texts(other, work)
+
+
+def test_the_stage_with_the_lower_validation_cer_is_selected(tmp_path):
+    with pytest.raises(ConfigError, match="run --phase train first"):
+        selected_stage(tmp_path)
+    for stage, cer in ((1, 0.20), (2, 0.20)):
+        best = tmp_path / ("training" if stage == 1 else "training-2") / "best"
+        best.mkdir(parents=True)
+        (best / "speechlab-training.json").write_text(json.dumps({"step": 5, "cer": cer}))
+    assert selected_stage(tmp_path)[0] == 1  # a tie keeps the earlier stage
+    (tmp_path / "training-2" / "best" / "speechlab-training.json").write_text('{"cer": 0.19}')
+    assert selected_stage(tmp_path)[0] == 2
+    with pytest.raises(ConfigError, match="no stage2 section"):
+        training_config(dataclasses.replace(load_v2("demo"), sections={}), tmp_path, {}, 2)
 
 
 def test_hotwords_are_the_capitalised_words_inside_sentences():

@@ -14,7 +14,7 @@ joins the two training corpora.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,13 @@ HELD_OUT = {
 
 @dataclass
 class Recipe:
-    """One scale of the recipe: corpus settings and training settings."""
+    """One scale of the recipe: corpus settings, training settings, and the scale's part of
+    any other section of the YAML (``sections``, e.g. v2's ``stage2``)."""
 
     scale: str
     corpus: dict[str, Any]
     training: dict[str, Any]
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_recipe(
@@ -59,7 +61,12 @@ def load_recipe(
     if scale not in scales:
         raise ConfigError(f"Unknown scale {scale!r} in {path}; choose one of {scales}.")
     training = {**data["training"].get("common", {}), **data["training"][scale]}
-    return Recipe(scale, dict(data["corpus"][scale]), training)
+    sections = {
+        key: dict(value[scale])
+        for key, value in data.items()
+        if key not in ("corpus", "training") and isinstance(value, dict) and scale in value
+    }
+    return Recipe(scale, dict(data["corpus"][scale]), training, sections)
 
 
 def make_corpora(

@@ -25,6 +25,12 @@ README's self-check speaks it, the held-out blend, the held-out variant); ``trai
 ``validation.tsv`` join them. Training goes to ``work_dir/training`` and every leg (one run
 of the train phase) is appended to ``work_dir/legs.jsonl`` when it starts and when it ends
 (:func:`read_legs` completes a leg that was killed).
+
+Stage 2 (``--phase train --stage 2``, the recipe's ``stage2`` section) continues from
+stage 1's best checkpoint on ``train-2.tsv`` (``train.tsv`` with some training corpora
+listed more than once) with its own schedule, in ``work_dir/training-2`` with legs in
+``legs-2.jsonl``. The eval and publish phases take the stage whose best checkpoint has the
+lower validation CER (:func:`selected_stage`); a held-out set never decides.
 """
 
 from __future__ import annotations
@@ -59,10 +65,13 @@ __all__ = [
     "make_corpora",
     "proper_nouns",
     "read_legs",
+    "selected_stage",
     "split_texts",
+    "stage2_manifest",
     "status",
     "train",
     "training_config",
+    "training_dir",
     "work_texts",
 ]
 
@@ -108,6 +117,9 @@ _ORDER = (
 )
 SELF_CHECK_VOICE = "jm_kumo"
 LEGS_FILE = "legs.jsonl"
+#: Training stages: 1 from scratch; 2 continues from stage 1's best checkpoint on a
+#: re-weighted mix (the recipe's ``stage2`` section).
+STAGES = (1, 2)
 TEXTS_FILE = "texts.json"
 #: The corpus settings that decide the sentences.
 _TEXT_KEYS = (
@@ -301,21 +313,96 @@ def make_corpora(
     return manifests
 
 
+def training_dir(work_dir: str | os.PathLike[str], stage: int = 1) -> Path:
+    """Where ``stage`` trains: ``training`` (stage 1), ``training-2`` (stage 2)."""
+    _check_stage(stage)
+    return Path(work_dir) / ("training" if stage == 1 else f"training-{stage}")
+
+
+def legs_path(work_dir: str | os.PathLike[str], stage: int = 1) -> Path:
+    """The legs of ``stage``: ``legs.jsonl`` (stage 1), ``legs-2.jsonl`` (stage 2)."""
+    _check_stage(stage)
+    return Path(work_dir) / (LEGS_FILE if stage == 1 else f"legs-{stage}.jsonl")
+
+
+def _check_stage(stage: int) -> None:
+    if stage not in STAGES:
+        raise ConfigError(f"Unknown training stage {stage!r}; choose one of {STAGES}.")
+
+
+def stage2_settings(recipe: Recipe) -> dict[str, Any]:
+    """The recipe's ``stage2`` section at its scale (ConfigError when it has none)."""
+    if "stage2" not in recipe.sections:
+        raise ConfigError(
+            f"The recipe has no stage2 section for scale {recipe.scale!r}; add one to "
+            f"{RECIPE_V2} (repeat, max_steps, learning_rate, warmup_steps)."
+        )
+    return dict(recipe.sections["stage2"])
+
+
+def stage2_manifest(recipe: Recipe, work_dir: str | os.PathLike[str]) -> Path:
+    """``train-2.tsv``: ``train.tsv`` plus ``repeat[name] - 1`` more copies of each named
+    training corpus (a copy's items are augmented afresh: augmentation is drawn per index)."""
+    from speechlab.train.publish import merge_manifests
+
+    work = Path(work_dir)
+    repeat = stage2_settings(recipe).get("repeat") or {}
+    members = [work / "train.tsv"]
+    for name, times in repeat.items():
+        if not name.startswith("train-") or int(times) < 1:
+            raise ConfigError(
+                f"stage2 repeat takes training corpora and counts >= 1, got {name}: {times}."
+            )
+        members += [work / name / "manifest.tsv"] * (int(times) - 1)
+    out = work / "train-2.tsv"
+    merge_manifests(out, members)
+    return out
+
+
 def training_config(
-    recipe: Recipe, work_dir: str | os.PathLike[str], manifests: dict[str, Path], **overrides: Any
+    recipe: Recipe,
+    work_dir: str | os.PathLike[str],
+    manifests: dict[str, Path],
+    stage: int = 1,
+    **overrides: Any,
 ) -> Any:
     """The ``TrainConfig``: train on ``train.tsv``, select checkpoints on ``validation.tsv``
-    (never on a held-out set)."""
+    (never on a held-out set). Stage 2 starts from stage 1's best checkpoint (its
+    vocabulary, no ``model_config``), trains on ``train-2.tsv`` with its own schedule."""
     from speechlab.train.config import TrainConfig
 
+    stage2 = stage2_settings(recipe) if stage == 2 else {}
     settings = {
         **recipe.training,
         "train": str(manifests["train"]),
         "eval": str(manifests["validation"]),
-        "out_dir": str(Path(work_dir) / "training"),
-        **{k: v for k, v in overrides.items() if v is not None},
+        "out_dir": str(training_dir(work_dir, stage)),
     }
+    if stage == 2:
+        settings.update(
+            {k: v for k, v in stage2.items() if k != "repeat"},
+            model=str(training_dir(work_dir, 1) / "best"),
+            model_config=None,
+            vocab="model",
+            train=str(manifests["train-2"]),
+        )
+    settings.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(**settings)
+
+
+def selected_stage(work_dir: str | os.PathLike[str]) -> tuple[int, Path]:
+    """The stage whose best checkpoint has the lowest validation CER (the earlier stage on a
+    tie) and that checkpoint's folder; only the validation split decides, never a held-out
+    set."""
+    found = []
+    for stage in STAGES:
+        record = training_dir(work_dir, stage) / "best" / "speechlab-training.json"
+        if record.is_file():
+            found.append((json.loads(record.read_text())["cer"], stage))
+    if not found:
+        raise ConfigError(f"No trained checkpoint in {work_dir}; run --phase train first.")
+    _, stage = min(found)
+    return stage, training_dir(work_dir, stage) / "best"
 
 
 def train(
@@ -323,17 +410,21 @@ def train(
     work_dir: str | os.PathLike[str],
     manifests: dict[str, Path],
     *,
+    stage: int = 1,
     log: Any = print,
     note: str | None = None,
     **overrides: Any,
 ) -> Any:
-    """One leg of training (resumes from the newest checkpoint), recorded in
-    ``legs.jsonl``: when, from which step to which, how long, on what device (and ``note``:
-    anything else a reader of the leg must know, e.g. how its data travelled)."""
+    """One leg of training ``stage`` (resumes from the newest checkpoint), recorded in
+    ``legs.jsonl`` (``legs-2.jsonl``): when, from which step to which, how long, on what
+    device (and ``note``: anything else a reader of the leg must know, e.g. how its data
+    travelled)."""
     from speechlab.train import finetune
     from speechlab.train.checkpoint import latest_checkpoint
 
-    config = training_config(recipe, work_dir, manifests, **overrides)
+    if stage == 2 and "train-2" not in manifests:
+        manifests = {**manifests, "train-2": stage2_manifest(recipe, work_dir)}
+    config = training_config(recipe, work_dir, manifests, stage, **overrides)
     checkpoints = Path(config.out_dir) / "checkpoints"
     before = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
     leg = {
@@ -346,8 +437,11 @@ def train(
     }
     if note:
         leg["note"] = note
-    log(f"{leg['started']} training leg from step {leg['from_step']} to {config.max_steps}")
-    _append_leg(work_dir, leg)  # kept even when the process is killed (a session's end)
+    log(
+        f"{leg['started']} training stage {stage} leg from step {leg['from_step']} "
+        f"to {config.max_steps}"
+    )
+    _append_leg(work_dir, leg, stage)  # kept even when the process is killed (a session's end)
     started = time.perf_counter()
     try:
         result = finetune(config)
@@ -358,18 +452,19 @@ def train(
             to_step=after.step if after is not None else 0,
             seconds=round(time.perf_counter() - started, 1),
         )
-        _append_leg(work_dir, leg)
+        _append_leg(work_dir, leg, stage)
         log(f"{leg['ended']} training leg ended at checkpoint step {leg['to_step']}")
     return result
 
 
-def _append_leg(work_dir: str | os.PathLike[str], leg: dict[str, Any]) -> None:
-    with (Path(work_dir) / LEGS_FILE).open("a", encoding="utf-8") as f:
+def _append_leg(work_dir: str | os.PathLike[str], leg: dict[str, Any], stage: int = 1) -> None:
+    with legs_path(work_dir, stage).open("a", encoding="utf-8") as f:
         f.write(json.dumps(leg) + "\n")
 
 
-def read_legs(work_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The training legs of ``legs.jsonl``, one per leg, in order.
+def read_legs(work_dir: str | os.PathLike[str], stage: int = 1) -> list[dict[str, Any]]:
+    """The training legs of ``stage`` (``legs.jsonl``, ``legs-2.jsonl``), one per leg, in
+    order.
 
     A leg writes one line when it starts and one when it ends. A leg whose process was
     killed (a session's end does that) has no end line: it ends where the next leg
@@ -380,8 +475,7 @@ def read_legs(work_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """
     from speechlab.train.checkpoint import latest_checkpoint
 
-    work = Path(work_dir)
-    path = work / LEGS_FILE
+    path = legs_path(work_dir, stage)
     if not path.is_file():
         return []
     merged: dict[str, dict[str, Any]] = {}
@@ -390,9 +484,9 @@ def read_legs(work_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
             record = json.loads(line)
             merged.setdefault(record["started"], {}).update(record)
     legs = sorted(merged.values(), key=lambda leg: leg["started"])
-    checkpoints = work / "training" / "checkpoints"
+    checkpoints = training_dir(work_dir, stage) / "checkpoints"
     newest = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
-    elapsed = _metrics_elapsed(work / "training" / "metrics.csv")
+    elapsed = _metrics_elapsed(training_dir(work_dir, stage) / "metrics.csv")
     for i, leg in enumerate(legs):
         if "ended" in leg:
             continue
@@ -485,9 +579,12 @@ def status(recipe: Recipe, work_dir: str | os.PathLike[str]) -> dict[str, Any]:
             else 0
         )
         out[name] = f"{done}/{len(corpus.plans)}"
-    checkpoints = work / "training" / "checkpoints"
-    newest = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
-    out["training_step"] = f"{newest.step if newest else 0}/{recipe.training['max_steps']}"
+    for stage in STAGES if "stage2" in recipe.sections else (1,):
+        checkpoints = training_dir(work, stage) / "checkpoints"
+        newest = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
+        steps = recipe.training if stage == 1 else stage2_settings(recipe)
+        key = "training_step" if stage == 1 else f"training_step_stage{stage}"
+        out[key] = f"{newest.step if newest else 0}/{steps['max_steps']}"
     return out
 
 
@@ -524,6 +621,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--recipe", type=Path, default=None, help="default: pl_ctc_v2.yaml")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--max-steps", type=int, default=None, help="override max_steps")
+    parser.add_argument(
+        "--stage",
+        type=int,
+        choices=STAGES,
+        default=1,
+        help="train phase: 1 from scratch, 2 from stage 1's best on the stage2 mix",
+    )
     parser.add_argument(
         "--precision",
         choices=PRECISIONS,
@@ -569,10 +673,10 @@ def _run(args: argparse.Namespace) -> int:
             "max_steps": args.max_steps,
             "precision": args.precision,
         }
-        train(recipe, work, manifests, log=log, progress=progress, **overrides)
+        train(recipe, work, manifests, stage=args.stage, log=log, progress=progress, **overrides)
     if args.phase in ("eval", "all"):
-        model = work / "training" / "best"
-        model = model if model.is_dir() else work / "training" / "model"
+        stage, model = selected_stage(work)
+        log(f"evaluating stage {stage}'s best checkpoint (lowest validation CER): {model}")
         sets = {k: v for k, v in HELD_OUT_V2.items() if k in manifests}
         scores = evaluate_held_out(model, manifests, sets=sets, progress=progress)
         scores.to_csv(work / "scores.csv", index=False)

@@ -1,10 +1,11 @@
 """Publishing the v2 Polish CTC model: the store folder and its model card, from a work dir.
 
-:func:`publish` copies the selected checkpoint (``training/best``, chosen on the
-validation split) as fp16 safetensors with checksums
-(:func:`speechlab.train.publish.publish_fp16`), the recipe, the training legs and curve,
-the held-out scores, and a ``README.md`` model card written by :func:`model_card` from
-those files only: every number on the card is one the eval phase measured.
+:func:`publish` copies the selected checkpoint (``training/best`` or stage 2's
+``training-2/best``, whichever has the lower CER on the validation split) as fp16
+safetensors with checksums (:func:`speechlab.train.publish.publish_fp16`), the recipe, the
+training legs and curves, the held-out scores, and a ``README.md`` model card written by
+:func:`model_card` from those files only: every number on the card is one the eval phase
+measured.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ TEXT_STATS = "text-stats.json"
 
 
 def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """What the eval phase wrote (``scores.json``, ``decoders.json``), the training legs,
-    the selected checkpoint's record and the LM description; a ConfigError names what is
-    missing."""
+    """What the eval phase wrote (``scores.json``, ``decoders.json``), the training legs of
+    each stage up to the selected one, each stage's best record, the selected stage and the
+    LM description; a ConfigError names what is missing."""
     work = Path(work_dir)
-    from speechlab.recipes.polish_ctc_v2 import read_legs
+    from speechlab.recipes.polish_ctc_v2 import read_legs, selected_stage, training_dir
 
     needed = {
         "scores": work / "scores.json",
@@ -58,15 +59,22 @@ def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
     missing = [str(p) for p in needed.values() if not p.is_file()]
     if missing:
         raise ConfigError(f"Nothing to publish yet: missing {missing}; run the eval phase first.")
-    legs = read_legs(work)
+    stage, _ = selected_stage(work)
+    bests = [
+        json.loads((training_dir(work, k) / "best" / "speechlab-training.json").read_text())
+        for k in range(1, stage + 1)
+    ]
     lm = work / "lm" / "built.json"
     text = work / TEXT_STATS
     return {
         "text": json.loads(text.read_text(encoding="utf-8")) if text.is_file() else None,
         "scores": json.loads(needed["scores"].read_text(encoding="utf-8")),
         "decoders": json.loads(needed["decoders"].read_text(encoding="utf-8")),
-        "legs": legs,
-        "selected": json.loads(needed["selected"].read_text(encoding="utf-8")),
+        "legs": read_legs(work),
+        "stage": stage,
+        "stage_legs": [read_legs(work, k) for k in range(1, stage + 1)],
+        "stage_bests": bests,
+        "selected": bests[-1],
         "lm": json.loads(lm.read_text(encoding="utf-8")) if lm.is_file() else None,
     }
 
@@ -177,9 +185,13 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
         f"* Training: {steps:,} steps of batch {t['batch_size']} ({precision}, "
         f"{'/'.join(map(str, threads))} CPU thread(s){_gpus(results['legs'])}) in "
         f"{len(results['legs'])} legs{_killed(results['legs'])}, {hours:.1f} h of wall time "
-        f"(pauses included); published checkpoint: step {results['selected']['step']:,} (best "
-        f"validation CER {_pct(results['selected'].get('cer'))}).",
+        f"(pauses included); best validation CER {_pct(results['stage_bests'][0].get('cer'))} at "
+        f"step {results['stage_bests'][0]['step']:,}.",
         *_notes(results["legs"]),
+        *_stage2(results, recipe),
+        f"* Published checkpoint: {'stage 2, ' if results['stage'] == 2 else ''}step "
+        f"{results['selected']['step']:,} (validation CER {_pct(results['selected'].get('cer'))}"
+        f"{', the lower of the two stages' if results['stage'] == 2 else ''}).",
         "",
         "| held-out set | utterances | CER | 95 % CI | WER |",
         "|---|---:|---:|---:|---:|",
@@ -202,6 +214,27 @@ def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, mode
         verdict = "not measured" if met is None else ("met" if met else "NOT met")
         lines.append(f"- {what}: {_pct(value)} — {verdict}")
     return "\n".join(lines) + "\n"
+
+
+def _stage2(results: dict[str, Any], recipe: Any) -> list[str]:
+    """The stage-2 bullet (when stage 2 is the published one): what it re-weighted, its
+    schedule, legs and time."""
+    if results["stage"] != 2:
+        return []
+    legs = results["stage_legs"][1]
+    s2 = recipe.sections["stage2"]
+    repeat = ", ".join(f"`{name}` x{times}" for name, times in s2.get("repeat", {}).items())
+    hours = sum(leg.get("seconds") or 0 for leg in legs) / 3600
+    steps = max((leg.get("to_step", 0) for leg in legs), default=0)
+    return [
+        f"* Stage 2: from stage 1's step {results['stage_bests'][0]['step']:,}, {steps:,} more "
+        f"steps on the training corpora with {repeat or 'no corpus repeated'} (peak learning "
+        f"rate {s2.get('learning_rate')}, warm-up {s2.get('warmup_steps')}, "
+        f"{recipe.training.get('schedule', 'linear')} decay; legs in `legs-2.jsonl`, curve in "
+        f"`training-2-metrics.csv`{_gpus(legs)}) in {len(legs)} legs{_killed(legs)}, "
+        f"{hours:.1f} h of wall time.",
+        *_notes(legs),
+    ]
 
 
 def _on_gpu(leg: dict[str, Any]) -> bool:
@@ -250,16 +283,19 @@ def publish(
     recipe_file: Path | None = None,
 ) -> Path:
     """The store folder ``out`` of the selected checkpoint, with its card and records."""
+    from speechlab.recipes.polish_ctc_v2 import training_dir
     from speechlab.train.publish import publish_fp16, write_checksums
 
     work = Path(work_dir)
-    best = work / "training" / "best"
-    read_results(work)  # refuse before writing anything
+    results = read_results(work)  # refuse before writing anything
     training_text_stats(work, recipe)
-    folder = publish_fp16(best, out)
-    legs = "".join(json.dumps(leg) + "\n" for leg in read_results(work)["legs"])
-    (folder / "legs.jsonl").write_text(legs, encoding="utf-8")  # killed legs completed
-    shutil.copyfile(work / "training" / "metrics.csv", folder / "training-metrics.csv")
+    folder = publish_fp16(training_dir(work, results["stage"]) / "best", out)
+    for stage, legs in enumerate(results["stage_legs"], start=1):
+        suffix = "" if stage == 1 else f"-{stage}"
+        lines = "".join(json.dumps(leg) + "\n" for leg in legs)  # killed legs completed
+        (folder / f"legs{suffix}.jsonl").write_text(lines, encoding="utf-8")
+        metrics = training_dir(work, stage) / "metrics.csv"
+        shutil.copyfile(metrics, folder / f"training{suffix}-metrics.csv")
     for results in ("scores.json", "decoders.json", TEXT_STATS):
         shutil.copyfile(work / results, folder / results)
     if recipe_file is not None:
