@@ -144,9 +144,17 @@ def _ci(row: dict[str, Any]) -> str:
     return "–" if low is None else f"{100 * low:.1f}–{100 * high:.1f} %"
 
 
-def model_card(work_dir: str | os.PathLike[str], recipe: Any, *, name: str, model_dir: Path) -> str:
-    """The README of the published model, from the work dir's results (see the module doc)."""
-    results = read_results(work_dir)
+def model_card(
+    work_dir: str | os.PathLike[str],
+    recipe: Any,
+    *,
+    name: str,
+    model_dir: Path,
+    results: dict[str, Any] | None = None,
+) -> str:
+    """The README of the published model, from the work dir's results (``read_results``,
+    unless given; see the module doc)."""
+    results = results if results is not None else read_results(work_dir)
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     weights = model_dir / "model.safetensors"
     parameters = _parameters(weights)
@@ -288,7 +296,7 @@ def publish(
 
     work = Path(work_dir)
     results = read_results(work)  # refuse before writing anything
-    training_text_stats(work, recipe)
+    results["text"] = training_text_stats(work, recipe)
     folder = publish_fp16(training_dir(work, results["stage"]) / "best", out)
     for stage, legs in enumerate(results["stage_legs"], start=1):
         suffix = "" if stage == 1 else f"-{stage}"
@@ -296,11 +304,11 @@ def publish(
         (folder / f"legs{suffix}.jsonl").write_text(lines, encoding="utf-8")
         metrics = training_dir(work, stage) / "metrics.csv"
         shutil.copyfile(metrics, folder / f"training{suffix}-metrics.csv")
-    for results in ("scores.json", "decoders.json", TEXT_STATS):
-        shutil.copyfile(work / results, folder / results)
+    for record in ("scores.json", "decoders.json", TEXT_STATS):
+        shutil.copyfile(work / record, folder / record)
     if recipe_file is not None:
         shutil.copyfile(recipe_file, folder / "recipe.yaml")
-    card = model_card(work, recipe, name=name, model_dir=folder)
+    card = model_card(work, recipe, name=name, model_dir=folder, results=results)
     (folder / "README.md").write_text(card, encoding="utf-8")
     write_checksums(folder)  # the records too, as they are now (none stale from a last run)
     return folder
