@@ -127,6 +127,9 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     assert set(decoders["set"]) == {"ood-espeak"}
     assert (work / "lm" / "lm.arpa").is_file()
     assert "24 sentences" in capsys.readouterr().out  # the LM's: training sentences only
+    fit = json.loads((work / "fit.json").read_text())  # the training items read back
+    assert [(r["set"], r["utterances"]) for r in fit] == [("train-espeak", 24)]
+    assert fit[0]["synthetic"] and 0 <= fit[0]["cer"]
     raw = [json.loads(line) for line in (work / "legs.jsonl").read_text().splitlines()]
     assert "ended" not in raw[0] and raw[1]["ended"]  # written at the start, then at the end
     legs = read_legs(work)  # a start line and an end line per leg, merged
@@ -149,6 +152,7 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     row = scores.iloc[0]
     assert f"| {row['what']} | {row['utterances']} | {100 * row['cer']:.1f} % |" in card
     assert "beam + LM" in card and "Targets:" in card and "synthetic" in card
+    assert f"| training items, espeak-ng (fit) | 24 | {100 * fit[0]['cer']:.1f} % |" in card
     text = json.loads((out / "text-stats.json").read_text(encoding="utf-8"))
     assert text["sentences"] == 24 and text["reference_phoneme_pairs"] > 0
     assert f"* Training text coverage: {text['distinct_words']:,} distinct words" in card

@@ -61,6 +61,7 @@ __all__ = [
     "build_training_lm",
     "compare_decoders",
     "corpus_plans",
+    "fit_check",
     "main",
     "make_corpora",
     "proper_nouns",
@@ -537,6 +538,32 @@ def proper_nouns(sentences: Sequence[str]) -> list[str]:
     return list(found)
 
 
+#: the training corpora whose first items the eval phase reads back (fit, not generalisation)
+FIT_SETS = {
+    "train-kokoro": "training items, Kokoro (fit)",
+    "train-espeak": "training items, espeak-ng (fit)",
+}
+
+
+def fit_check(
+    model: Any,
+    manifests: dict[str, Path],
+    *,
+    items: int = 100,
+    progress: bool = True,
+) -> Any:
+    """CER/WER on the first ``items`` utterances of each training corpus (as synthesised,
+    without training-time augmentation): how well the model fits what it was taught, per
+    engine. A gap between engines here is underfitting, not a held-out-voice problem."""
+    subsets = {}
+    for name in (n for n in FIT_SETS if n in manifests):
+        lines = manifests[name].read_text(encoding="utf-8").splitlines()
+        subsets[name] = manifests[name].parent / f"first-{items}.tsv"  # beside its metadata
+        subsets[name].write_text("\n".join(lines[: items + 1]) + "\n", encoding="utf-8")
+    sets = {name: FIT_SETS[name] for name in subsets}
+    return evaluate_held_out(model, subsets, sets=sets, progress=progress)
+
+
 def compare_decoders(
     model: str | os.PathLike[str],
     manifests: dict[str, Path],
@@ -682,6 +709,9 @@ def _run(args: argparse.Namespace) -> int:
         scores.to_csv(work / "scores.csv", index=False)
         scores.to_json(work / "scores.json", orient="records", indent=2, force_ascii=False)
         log(scores.to_string())
+        fit = fit_check(model, manifests, progress=progress)
+        fit.to_json(work / "fit.json", orient="records", indent=2, force_ascii=False)
+        log(fit.to_string())
         texts = work_texts(recipe, work)
         built = build_training_lm(texts, work / "lm")
         record = {"description": built.summary(), "order": built.order, "ngrams": built.ngrams}

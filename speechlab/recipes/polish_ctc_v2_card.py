@@ -41,6 +41,8 @@ V1_HELDOUT_CER = 0.075
 
 #: the training text's coverage (``training_text_stats``), in the work dir and the store folder
 TEXT_STATS = "text-stats.json"
+#: the eval phase's fit check (``polish_ctc_v2.fit_check``): CER on training items
+FIT = "fit.json"
 
 
 def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -65,6 +67,7 @@ def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
         for k in range(1, stage + 1)
     ]
     lm = work / "lm" / "built.json"
+    fit = work / FIT
     text = work / TEXT_STATS
     return {
         "text": json.loads(text.read_text(encoding="utf-8")) if text.is_file() else None,
@@ -76,6 +79,7 @@ def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "stage_bests": bests,
         "selected": bests[-1],
         "lm": json.loads(lm.read_text(encoding="utf-8")) if lm.is_file() else None,
+        "fit": json.loads(fit.read_text(encoding="utf-8")) if fit.is_file() else None,
     }
 
 
@@ -209,6 +213,13 @@ def model_card(
             f"| {row['what']} | {row['utterances']} | {_pct(row['cer'])} | {_ci(row)} | "
             f"{_pct(row['wer'])} |"
         )
+    if results["fit"]:
+        lines += ["", "Fit: the first training items of each engine, read back as synthesised:"]
+        lines += ["", "| training items | utterances | CER | WER |", "|---|---:|---:|---:|"]
+        for row in results["fit"]:
+            lines.append(
+                f"| {row['what']} | {row['utterances']} | {_pct(row['cer'])} | {_pct(row['wer'])} |"
+            )
     lm = results["lm"]["description"] if results["lm"] else "not recorded"
     lines += ["", f"Set (b) by decoder; the LM is built from the training sentences only ({lm}):"]
     lines += [""]
@@ -304,8 +315,9 @@ def publish(
         (folder / f"legs{suffix}.jsonl").write_text(lines, encoding="utf-8")
         metrics = training_dir(work, stage) / "metrics.csv"
         shutil.copyfile(metrics, folder / f"training{suffix}-metrics.csv")
-    for record in ("scores.json", "decoders.json", TEXT_STATS):
-        shutil.copyfile(work / record, folder / record)
+    for record in ("scores.json", "decoders.json", TEXT_STATS, FIT):
+        if (work / record).is_file():  # the fit check is newer than some work dirs
+            shutil.copyfile(work / record, folder / record)
     if recipe_file is not None:
         shutil.copyfile(recipe_file, folder / "recipe.yaml")
     card = model_card(work, recipe, name=name, model_dir=folder, results=results)
