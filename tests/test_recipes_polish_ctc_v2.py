@@ -129,7 +129,7 @@ def test_demo_run_end_to_end_and_resumes(tmp_path, capsys):
     assert "24 sentences" in capsys.readouterr().out  # the LM's: training sentences only
     fit = json.loads((work / "fit.json").read_text())  # the training items read back
     assert [(r["set"], r["utterances"]) for r in fit] == [("train-espeak", 24)]
-    assert fit[0]["synthetic"] and 0 <= fit[0]["cer"]
+    assert fit[0]["synthetic"] and fit[0]["cer"] > 0.5  # a 2-step model fits nothing yet
     raw = [json.loads(line) for line in (work / "legs.jsonl").read_text().splitlines()]
     assert "ended" not in raw[0] and raw[1]["ended"]  # written at the start, then at the end
     legs = read_legs(work)  # a start line and an end line per leg, merged
