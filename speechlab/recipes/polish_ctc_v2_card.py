@@ -66,6 +66,7 @@ def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
         json.loads((training_dir(work, k) / "best" / "speechlab-training.json").read_text())
         for k in range(1, stage + 1)
     ]
+    stage_legs = [read_legs(work, k) for k in range(1, stage + 1)]
     lm = work / "lm" / "built.json"
     fit = work / FIT
     text = work / TEXT_STATS
@@ -73,9 +74,9 @@ def read_results(work_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "text": json.loads(text.read_text(encoding="utf-8")) if text.is_file() else None,
         "scores": json.loads(needed["scores"].read_text(encoding="utf-8")),
         "decoders": json.loads(needed["decoders"].read_text(encoding="utf-8")),
-        "legs": read_legs(work),
+        "legs": stage_legs[0],
         "stage": stage,
-        "stage_legs": [read_legs(work, k) for k in range(1, stage + 1)],
+        "stage_legs": stage_legs,
         "stage_bests": bests,
         "selected": bests[-1],
         "lm": json.loads(lm.read_text(encoding="utf-8")) if lm.is_file() else None,
