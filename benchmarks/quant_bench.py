@@ -3,7 +3,7 @@
 Parts (each variant is built once into ``.cache/quant/<part>/`` by a ``--build`` worker,
 then measured in a fresh process, so peak RSS is the variant's own):
 
-* ``pl_*`` — speechlab's Polish CTC model (``speechlab-pl-ctc-small``): fp32 (speechlab's
+* ``pl_*`` — speechlab's Polish CTC model (``speechlab-pl-ctc``, v2): fp32 (speechlab's
   runtime), bf16, torch dynamic int8, ONNX fp32, ONNX Runtime dynamic int8, static int8
   (QDQ, MinMax, calibrated on 32 validation utterances), int4 weight-only, and the
   quantization-aware ``qat-int8``/``qat-int4``. QAT fine-tunes, so a **control** fine-tune
@@ -44,9 +44,10 @@ from harness import RESULTS, THREADS, machine_lines, peak_rss_mb, run_all, run_p
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 SMOKE = os.environ.get("SPEECHLAB_BENCH_SMOKE") == "1"
-BUILD = CACHE / ("quant-smoke" if SMOKE else "quant")
 WORK = HERE.parent / "work" / "pl-ctc-v2"  # the v2 recipe's corpora (made here if missing)
-SOURCE = "speechlab-pl-ctc-small"
+SOURCE = "speechlab-pl-ctc"
+#: built variants, per source model (a cache built from another model is never reused)
+BUILD = CACHE / ("quant-smoke" if SMOKE else "quant") / SOURCE
 EVAL_SETS = ("ood-kokoro", "ood-espeak", "heldout-espeak")
 HEADLINE = "ood-kokoro"
 QAT_STEPS = 4 if SMOKE else 300
@@ -364,10 +365,10 @@ def write_markdown(results: dict) -> None:
             "",
             "CER in % with 95 % CIs. `ood-*`: 226 sentences written independently of every "
             "generator, spoken by held-out voices (the headline); `heldout-espeak`: held-out "
-            "generator sentences (in-distribution for the v2 recipe's generators, not for "
-            "this v1 model's templates). Δ: CER change in points against fp32 — for the "
-            "control and QAT rows against the control fine-tune (same data, steps and seed, "
-            "no quantizers), so that the extra training is not counted as QAT's gain.",
+            "generator sentences (set a, in-distribution). Δ: CER change in points against "
+            "fp32 — for the control and QAT rows against the control fine-tune (same data, "
+            "steps and seed, no quantizers), so that the extra "
+            "training is not counted as QAT's gain.",
             "",
             "| variant | size MB | load s | peak RSS MB | audio s/s | argmax = fp32 | "
             + " | ".join(f"{n} CER" for n in EVAL_SETS)
@@ -402,8 +403,8 @@ def write_markdown(results: dict) -> None:
                 "QAT and control: fine-tuned "
                 + ", ".join(f"{p} {b['steps']} steps in {b['train_seconds']:.0f} s" for p, b in qat)
                 + f" on {sum(QAT_DATA.values())} training utterances of the v2 recipe "
-                "(espeak-ng and Kokoro voices, none held out); the v1 model was trained on "
-                "its template sentences only."
+                "(espeak-ng and Kokoro voices, none held out), the data the v2 model was "
+                "trained on: the fine-tune revisits it."
             )
             lines.append("")
     if parts.get("xl_fp32"):
@@ -500,7 +501,7 @@ def main() -> None:
         global BUILD
         os.environ["SPEECHLAB_BENCH_SMOKE"] = "1"
         harness.RESULTS = OUT["dir"] = CACHE / "smoke"
-        BUILD = CACHE / "quant-smoke"
+        BUILD = CACHE / "quant-smoke" / SOURCE
     run_all("quant_table", args.parts.split(","), run, write_markdown, fresh=args.fresh)
 
 

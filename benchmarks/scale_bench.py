@@ -7,7 +7,7 @@ Parts (each in its own process, see harness.py):
 * ``ray_2x1`` — the same cluster, 2 actors with 1 thread each.
 
 Corpus: ``--clips`` (default 240) clips of 0.8-2.4 s cut from 30 s of real speech (the
-pyannote sample), model ``speechlab-pl-ctc-small`` in fp32, batches of 8. Reported:
+pyannote sample), model ``speechlab-pl-ctc`` (v2) in fp32, batches of 8. Reported:
 throughput (audio seconds per wall second, clips per second), peak RSS of the driver and
 of each Ray actor process (sampled every 0.2 s), the cluster's start time, Ray's overhead
 per clip against the local engine, and a projection — from the measured per-actor
@@ -32,7 +32,7 @@ import harness
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
-MODEL = "speechlab-pl-ctc-small"
+MODEL = "speechlab-pl-ctc"
 PARTS = ["local", "ray_1x2", "ray_2x1"]
 SMOKE = os.environ.get("SPEECHLAB_BENCH_SMOKE") == "1"
 NODES = (1, 4, 16, 64)

@@ -1,6 +1,7 @@
 """Streaming ASR benchmark: live recognition of a long Polish stream fed in simulated real time.
 
-The stream: held-out sentences of speechlab-pl-ctc-small's domain spoken by Kokoro-82M
+The stream: the 226 sentences written independently of every generator
+(``speechlab/data/pl_ood_sentences.txt``, set b of the v2 recipe) spoken by Kokoro-82M
 (int8, voice jm_kumo), three to an utterance (0.25 s between sentences) with 2 s pauses of
 faint noise between utterances; at least 5 minutes (30 s with ``--smoke``), made once and
 cached in ``.cache/stream/``. Every part feeds it in 100 ms blocks at the pace of real time
@@ -8,7 +9,7 @@ cached in ``.cache/stream/``. Every part feeds it in 100 ms blocks at the pace o
 the Silero VAD gating the audio (the same utterances for every row), in its own process.
 
 Parts
-* ``ctc_speechlab``   speechlab-pl-ctc-small (fp32), speechlab's CTC stream engine (sliding
+* ``ctc_speechlab``   speechlab-pl-ctc (v2, fp32), speechlab's CTC stream engine (sliding
                       window, kept feature-encoder frames and committed frames).
 * ``ctc_naive``       the same model re-decoding the whole utterance so far every hop (0.5 s):
                       the baseline the kept state is measured against.
@@ -38,7 +39,7 @@ Parts
                       hop is decoded; no VAD, no endpoints; median of 3 alternating runs):
                       from what utterance length the kept state halves the compute.
 * ``vad_batch``       batch ``transcribe()`` with and without ``vad=True`` of the paused
-                      stream and of its speech regions 6 s apart (speechlab-pl-ctc-small: 3
+                      stream and of its speech regions 6 s apart (speechlab-pl-ctc: 3
                       alternating runs each; whisper-base: one run each): the time the VAD
                       saves on a file with long pauses.
 
@@ -97,7 +98,7 @@ PARTS = [
     "vad_batch",
     "ctc_by_length",
 ]
-CTC = "speechlab-pl-ctc-small"
+CTC = "speechlab-pl-ctc"
 RATE = 16_000
 BLOCK_S = 0.1
 NAIVE_HOP_S = 0.5
@@ -115,16 +116,16 @@ def stream_file(continuous: bool = False) -> tuple[Path, str]:
     utterance of ``CONTINUOUS_SECONDS``, sentences 0.25 s apart and no pauses."""
     folder = CACHE / "stream"
     total = CONTINUOUS_SECONDS if continuous else STREAM_SECONDS
-    name = f"polish-{total:.0f}s" + ("-continuous" if continuous else "")
+    name = f"polish-ood-{total:.0f}s" + ("-continuous" if continuous else "")
     wav, text = folder / f"{name}.wav", folder / f"{name}.json"
     if wav.is_file() and text.is_file():
         return wav, json.loads(text.read_text(encoding="utf-8"))["text"]
     import speechlab
     from speechlab.audio import Audio
-    from speechlab.train.sentences import polish_sentences, split_sentences
+    from speechlab.train.heldout_text import ood_sentences
     from speechlab.tts import load_tts
 
-    held_out = split_sentences(polish_sentences(2000, seed=0), held_out=0.06, seed=0)[1]
+    held_out = ood_sentences()
     tts = load_tts(speechlab.store.assemble("kokoro-82m-int8"))
     rng = np.random.default_rng(0)
     parts: list[np.ndarray] = [_noise(rng, 1.0)]
@@ -483,7 +484,7 @@ def work_vad_batch() -> dict:
     regions = list(speech_regions([speechlab.load(path).samples], BATCH_VAD))
     files = {"paused stream": path, "long pauses": long_pause_file(regions)}
     models = {
-        "speechlab-pl-ctc-small": (_ctc, 3),
+        CTC: (_ctc, 3),
         "whisper-base": (
             lambda: speechlab.load_asr("whisper-base", language="pl", threads=THREADS),
             1,
@@ -665,10 +666,10 @@ def work_ctc_pipeline() -> dict:
 
 
 LABELS = {
-    "ctc_speechlab": "speechlab-pl-ctc-small, speechlab stream",
-    "ctc_naive": "speechlab-pl-ctc-small, naive (whole utterance every hop)",
-    "ctc_naive_window": "speechlab-pl-ctc-small, naive sliding window (no VAD)",
-    "ctc_pipeline": "speechlab-pl-ctc-small, transformers mic + pipeline",
+    "ctc_speechlab": f"{CTC}, speechlab stream",
+    "ctc_naive": f"{CTC}, naive (whole utterance every hop)",
+    "ctc_naive_window": f"{CTC}, naive sliding window (no VAD)",
+    "ctc_pipeline": f"{CTC}, transformers mic + pipeline",
     "whisper_base": "whisper-base (int8), LocalAgreement-2, hop 1 s, fitted context",
     "whisper_base_full": "whisper-base (int8), LocalAgreement-2, hop 2 s, 30 s context",
 }
@@ -702,13 +703,14 @@ def write_markdown(results: dict) -> None:
         ]
     seconds = next((p["audio_seconds"] for p in r.values() if "audio_seconds" in p), None)
     lines += [
-        f"A {seconds or STREAM_SECONDS:.0f} s Polish stream (Kokoro, held-out sentences of "
-        "speechlab-pl-ctc-small's domain, three per utterance, 2 s pauses) fed in 100 ms blocks "
-        f"in simulated real time, {THREADS} threads, Silero VAD gating every speechlab row. "
-        "Latency: wall time from the arrival of the last audio a partial covers to its "
-        "emission. RTF: wall time inside decoding steps per audio second. CPU share: process "
-        f"CPU time over wall time, of {THREADS} cores. Keeps up: RTF < 1 and the last result "
-        f"within {KEEPS_UP_LAG_S:g} s of the end of the audio (end lag in brackets).",
+        f"A {seconds or STREAM_SECONDS:.0f} s Polish stream (Kokoro voice jm_kumo, sentences "
+        "written independently of every generator, three per utterance, 2 s pauses) fed in "
+        f"100 ms blocks in simulated real time, {THREADS} threads, Silero VAD gating every "
+        "speechlab row. Latency: wall time from the arrival of the last audio a partial "
+        "covers to its emission. RTF: wall time inside decoding steps per audio second. "
+        f"CPU share: process CPU time over wall time, of {THREADS} cores. Keeps up: RTF < 1 "
+        f"and the last result within {KEEPS_UP_LAG_S:g} s of the end of the audio (end lag "
+        "in brackets).",
         "",
         "| row | partial latency p50 / p95 (ms) | RTF | CPU share | peak RSS (MB) | "
         "WER / CER vs offline | WER / CER vs text given | model calls | keeps up |",
@@ -772,7 +774,7 @@ def write_markdown(results: dict) -> None:
                 f"{label} ({f['audio_seconds']:.0f} s, {f['regions']} regions, "
                 f"{f['speech_seconds']:.0f} s of speech)"
             )
-            for name in ("speechlab-pl-ctc-small", "whisper-base"):
+            for name in (CTC, "whisper-base"):
                 if name in f:
                     m = f[name]
                     whole, gated = m["whole_vs_reference"], m["vad_vs_reference"]
