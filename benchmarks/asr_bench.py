@@ -619,7 +619,7 @@ def main() -> None:
     parser.add_argument("--worker")
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--minutes", type=float, default=60.0, help="length of the long file")
-    parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    parser.add_argument("--fresh", action="store_true", help="measure the named parts again")
     parser.add_argument("--repeats", type=int, default=REPEATS, help="headline rounds (>= 5)")
     parser.add_argument("--smoke", action="store_true", help="a quick run that measures nothing")
     args = parser.parse_args()

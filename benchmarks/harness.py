@@ -261,13 +261,18 @@ def run_all(
     write_markdown: Callable[[dict], None],
     fresh: bool = False,
 ) -> dict:
-    """Run the parts not yet in ``results/NAME.json``, saving after each one."""
+    """Run the parts not yet in ``results/NAME.json``, saving after each one. ``fresh``: run
+    ``parts`` again even if measured before (the other parts' results stay as they were)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    results = json.loads(path.read_text()) if path.is_file() and not fresh else {}
+    results = json.loads(path.read_text()) if path.is_file() else {}
     results.setdefault("parts", {})
     machines = results.setdefault("part_machines", {})
     loads = results.setdefault("part_other_load", {})
+    if fresh:
+        for part in parts:
+            for kept in (results["parts"], machines, loads):
+                kept.pop(part, None)
     earlier = results.get("machine")
     for part in results["parts"]:  # files written before machines were kept per part
         if part not in machines and isinstance(earlier, dict):

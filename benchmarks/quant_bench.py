@@ -22,7 +22,7 @@ then measured in a fresh process, so peak RSS is the variant's own):
   ``results/kokoro_import.json`` (size, round-trip CER) and ``results/tts_bench.json`` (speed).
 
 ``python benchmarks/quant_bench.py`` writes ``results/quant_table.{json,md}`` (resumable;
-``--fresh`` reruns all; ``--smoke`` runs tiny versions into ``.cache/smoke/``).
+``--fresh`` measures the named parts again; ``--smoke`` runs tiny versions into ``.cache/smoke/``).
 """
 
 from __future__ import annotations
@@ -472,7 +472,7 @@ def main() -> None:
     parser.add_argument("--worker")
     parser.add_argument("--build", action="store_true", help="(worker) only build the variant")
     parser.add_argument("--parts", default=",".join(PARTS))
-    parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    parser.add_argument("--fresh", action="store_true", help="measure the named parts again")
     parser.add_argument("--smoke", action="store_true", help="a quick run that measures nothing")
     args = parser.parse_args()
     if args.worker:

@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--worker")
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    parser.add_argument("--fresh", action="store_true", help="measure the named parts again")
     parser.add_argument("--smoke", action="store_true", help="a quick run that measures nothing")
     args = parser.parse_args()
     if args.worker:

@@ -936,7 +936,7 @@ def main() -> None:
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--hops", default="1.0" if SMOKE else "0.5,1.0,2.0")
     parser.add_argument("--xlsr-seconds", type=float, default=60.0)
-    parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
+    parser.add_argument("--fresh", action="store_true", help="measure the named parts again")
     parser.add_argument("--smoke", action="store_true", help="a 30 s stream that measures nothing")
     parser.add_argument("--out", type=Path, help="write the results here instead")
     args = parser.parse_args()

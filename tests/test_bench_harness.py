@@ -46,6 +46,19 @@ def test_run_all_keeps_each_parts_other_load(tmp_path, monkeypatch):
     assert stored["part_other_load"] == results["part_other_load"] and seen
 
 
+def test_fresh_measures_the_named_parts_again_and_keeps_the_others(tmp_path, monkeypatch):
+    monkeypatch.setattr(harness, "RESULTS", tmp_path)
+    runs = iter(range(10))
+    measure = lambda part: {"run": next(runs)}  # noqa: E731
+    harness.run_all("x", ["a", "b"], measure, lambda r: None)  # a: run 0, b: run 1
+    again = harness.run_all("x", ["a", "b"], measure, lambda r: None)
+    assert again["parts"] == {"a": {"run": 0}, "b": {"run": 1}}  # resumed: nothing rerun
+    redone = harness.run_all("x", ["b"], measure, lambda r: None, fresh=True)
+    assert redone["parts"] == {"a": {"run": 0}, "b": {"run": 2}}
+    assert set(redone["part_machines"]) == {"a", "b"}
+    assert json.loads((tmp_path / "x.json").read_text())["parts"]["b"] == {"run": 2}
+
+
 def test_parts_measured_beside_other_work_are_flagged_and_their_loads_are_not_figures(
     tmp_path,
 ):
