@@ -235,12 +235,14 @@ class OtherLoad:
         )
         return self
 
-    def cores(self) -> float | None:
+    def cores(self, unreaped: float = 0.0) -> float | None:
+        """``unreaped``: CPU seconds of the part's own processes that no one waited for (Ray's
+        actors, orphaned when their raylet is killed), which the children's count misses."""
         machine = _machine_busy_seconds()
         if machine is None or self.machine is None:
             return None
         wall = max(time.monotonic() - self.wall, 1e-9)
-        other = (machine - self.machine) - (_own_cpu_seconds() - self.own)
+        other = (machine - self.machine) - (_own_cpu_seconds() - self.own) - unreaped
         return max(other, 0.0) / wall
 
 
@@ -286,7 +288,7 @@ def run_all(
         load = OtherLoad().start()
         results["parts"][part] = run(part)
         machines[part] = here
-        loads[part] = load.cores()
+        loads[part] = load.cores(results["parts"][part].get("unreaped_cpu_s") or 0.0)
         if loads[part] is not None and loads[part] > QUIET_CORES:
             print(
                 f"{part}: WARNING other processes kept {loads[part]:.2f} cores busy while it "

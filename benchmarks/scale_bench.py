@@ -63,10 +63,15 @@ def make_corpus(clips: int) -> Path:
 
 
 class RssSampler:
-    """Peak RSS (MB) of every Ray actor process (``ray::…RayRecognizer``), by pid."""
+    """Peak RSS (MB) of every Ray actor process (``ray::…RayRecognizer``) and CPU seconds
+    (user + system, as last seen) of every Ray worker process (``ray::…``: the actors and the
+    idle workers Ray starts), by pid. Workers are children of Ray's raylet, which is killed
+    at shutdown: their CPU time never reaches this process's reaped children, so the harness
+    is told it (``unreaped_cpu_s``) lest it count them as a neighbour's load."""
 
     def __init__(self) -> None:
         self.peaks: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -84,13 +89,16 @@ class RssSampler:
         while not self._stop.wait(0.2):
             for proc in psutil.process_iter(["pid", "name", "cmdline"]):
                 title = " ".join(proc.info["cmdline"] or []) or proc.info["name"] or ""
-                if "RayRecognizer" not in title:
+                if not title.startswith("ray::"):
                     continue
                 try:
                     rss = proc.memory_info().rss / 2**20
+                    times = proc.cpu_times()
                 except psutil.Error:  # the process ended between listing and reading
                     continue
-                self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), rss)
+                self.cpu[proc.pid] = times.user + times.system
+                if "RayRecognizer" in title:
+                    self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), rss)
 
 
 def work(part: str, clips: int) -> dict:
@@ -102,7 +110,7 @@ def work(part: str, clips: int) -> dict:
         if part == "local":
             started = time.perf_counter()
             run = transcribe_corpus(MODEL, corpus, scratch, threads=2, **options)
-            return _result(run, time.perf_counter() - started, {}, None, 1, 2)
+            return _result(run, time.perf_counter() - started, None, None, 1, 2)
         actors, threads = (1, 2) if part == "ray_1x2" else (2, 1)
         begun = time.perf_counter()
         with local_cluster(num_cpus=2) as address:
@@ -114,11 +122,14 @@ def work(part: str, clips: int) -> dict:
                     threads=threads, **options,
                 )  # fmt: skip
                 wall = time.perf_counter() - started
-        return _result(run, wall, sampler.peaks, cluster_s, actors, threads)
+        return _result(run, wall, sampler, cluster_s, actors, threads)
 
 
-def _result(run, wall: float, actor_peaks: dict, cluster_s, actors: int, threads: int) -> dict:
-    return {
+def _result(
+    run, wall: float, sampler: RssSampler | None, cluster_s, actors: int, threads: int
+) -> dict:
+    peaks = sampler.peaks if sampler else {}
+    out = {
         "actors": actors,
         "threads": threads,
         "clips": run.utterances,
@@ -128,9 +139,12 @@ def _result(run, wall: float, actor_peaks: dict, cluster_s, actors: int, threads
         "audio_s_per_s": round(run.audio_seconds / wall, 3),
         "clips_per_s": round(run.utterances / wall, 3),
         "driver_peak_rss_mb": round(harness.peak_rss_mb(), 1),
-        "actor_peak_rss_mb": sorted(round(v, 1) for v in actor_peaks.values()),
+        "actor_peak_rss_mb": sorted(round(v, 1) for v in peaks.values()),
         "cluster_start_s": None if cluster_s is None else round(cluster_s, 2),
     }
+    if sampler:
+        out["unreaped_cpu_s"] = round(sum(sampler.cpu.values()), 2)
+    return out
 
 
 def write_markdown(results: dict) -> None:

@@ -7,6 +7,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -80,3 +83,16 @@ def test_parts_measured_beside_other_work_are_flagged_and_their_loads_are_not_fi
     compare_results.main([str(committed), str(rerun)])
     report = (rerun / "reproduction.md").read_text(encoding="utf-8")
     assert "| rerun | x.json | a | 1.20 |" in report and "| committed |" not in report
+
+
+def test_cpu_of_the_parts_unreaped_processes_is_not_a_neighbours(monkeypatch):
+    clock = {"machine": 100.0, "own": 10.0, "now": 0.0}
+    monkeypatch.setattr(harness, "_machine_busy_seconds", lambda: clock["machine"])
+    monkeypatch.setattr(harness, "_own_cpu_seconds", lambda: clock["own"])
+    monkeypatch.setattr(harness, "time", SimpleNamespace(monotonic=lambda: clock["now"]))
+    load = harness.OtherLoad().start()
+    # 10 s: the machine busy 16 CPU-s, the part's reaped processes 6, its orphaned actors 8
+    clock.update(machine=116.0, own=16.0, now=10.0)
+    assert load.cores() == pytest.approx(1.0)  # the actors' 8 s + 2 s of someone else
+    assert load.cores(unreaped=8.0) == pytest.approx(0.2)
+    assert load.cores(unreaped=50.0) == 0.0  # never below zero
