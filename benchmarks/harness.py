@@ -237,7 +237,7 @@ class OtherLoad:
 
     def cores(self, unreaped: float = 0.0) -> float | None:
         """``unreaped``: CPU seconds of the part's own processes that no one waited for (Ray's
-        actors, orphaned when their raylet is killed), which the children's count misses."""
+        workers, orphaned when their raylet is killed), which the children's count misses."""
         machine = _machine_busy_seconds()
         if machine is None or self.machine is None:
             return None

@@ -62,7 +62,7 @@ def make_corpus(clips: int) -> Path:
     return folder
 
 
-class RssSampler:
+class RayProcessSampler:
     """Peak RSS (MB) of every Ray actor process (``ray::…RayRecognizer``) and CPU seconds
     (user + system, as last seen) of every Ray worker process (``ray::…``: the actors and the
     idle workers Ray starts), by pid. Workers are children of Ray's raylet, which is killed
@@ -75,7 +75,7 @@ class RssSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> RayProcessSampler:
         self._thread.start()
         return self
 
@@ -115,7 +115,7 @@ def work(part: str, clips: int) -> dict:
         begun = time.perf_counter()
         with local_cluster(num_cpus=2) as address:
             cluster_s = time.perf_counter() - begun
-            with RssSampler() as sampler:
+            with RayProcessSampler() as sampler:
                 started = time.perf_counter()
                 run = transcribe_corpus(
                     MODEL, corpus, scratch, engine="ray", address=address, actors=actors,
@@ -126,7 +126,7 @@ def work(part: str, clips: int) -> dict:
 
 
 def _result(
-    run, wall: float, sampler: RssSampler | None, cluster_s, actors: int, threads: int
+    run, wall: float, sampler: RayProcessSampler | None, cluster_s, actors: int, threads: int
 ) -> dict:
     peaks = sampler.peaks if sampler else {}
     out = {
