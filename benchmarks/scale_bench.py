@@ -1,10 +1,15 @@
 """Corpus transcription: the local engine vs Ray (actors x threads) on this machine.
 
-Parts (each in its own process, see harness.py):
+Three configurations, each run in its own process (see harness.py):
 
 * ``local``   — ``transcribe_corpus(engine="local", threads=2)``;
 * ``ray_1x2`` — a local Ray cluster (2 CPUs), 1 actor with 2 threads;
 * ``ray_2x1`` — the same cluster, 2 actors with 1 thread each.
+
+The one part, ``rounds``, runs them ``--repeats`` times (default 5) in alternation (local,
+ray_1x2, ray_2x1, local, …), each run a fresh process, and reports every figure as the
+median and range over the rounds; Ray's overhead per clip is taken per round against that
+round's local run.
 
 Corpus: ``--clips`` (default 240) clips of 0.8-2.4 s cut from 30 s of real speech (the
 pyannote sample), model ``speechlab-pl-ctc`` (v2) in fp32, batches of 8. Reported:
@@ -33,7 +38,9 @@ import harness
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 MODEL = "speechlab-pl-ctc"
-PARTS = ["local", "ray_1x2", "ray_2x1"]
+CONFIGS = ["local", "ray_1x2", "ray_2x1"]
+PARTS = ["rounds"]
+REPEATS = 5
 SMOKE = os.environ.get("SPEECHLAB_BENCH_SMOKE") == "1"
 NODES = (1, 4, 16, 64)
 
@@ -147,8 +154,52 @@ def _result(
     return out
 
 
+def rounds(repeats: int, clips: int) -> dict:
+    """``repeats`` alternating rounds of every configuration, each run a fresh process."""
+    runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+    for i in range(repeats):
+        print(f"  round {i + 1}/{repeats}", flush=True)
+        for name in CONFIGS:
+            runs[name].append(harness.run_part(__file__, name, "--clips", str(clips)))
+    configs = {name: _summary(found) for name, found in runs.items()}
+    overhead = {
+        name: harness.spread(
+            [
+                (ray["wall_s"] - local["wall_s"]) / ray["clips"] * 1000
+                for local, ray in zip(runs["local"], runs[name], strict=True)
+            ]
+        )
+        for name in CONFIGS[1:]
+    }
+    return {
+        "repeats": repeats,
+        "order": ", ".join(CONFIGS) + ", …",
+        "configs": configs,
+        "ray_overhead_ms_per_clip": overhead,
+        "unreaped_cpu_s": sum(r.get("unreaped_cpu_s", 0.0) for f in runs.values() for r in f),
+        "runs": runs,
+    }
+
+
+def _summary(found: list[dict]) -> dict:
+    """One configuration's rounds: fixed facts once, every measured figure as a spread."""
+    first = found[0]
+    out = {k: first[k] for k in ("actors", "threads", "clips", "errors", "audio_s")}
+    for key in ("wall_s", "audio_s_per_s", "clips_per_s", "driver_peak_rss_mb"):
+        out[key] = harness.spread([r[key] for r in found])
+    if first["actor_peak_rss_mb"]:
+        out["actor_peak_rss_mb"] = harness.spread([max(r["actor_peak_rss_mb"]) for r in found])
+        out["cluster_start_s"] = harness.spread([r["cluster_start_s"] for r in found])
+    return out
+
+
+def _range(s: dict, digits: int = 1) -> str:
+    """``median (min–max)`` of a :func:`harness.spread` record."""
+    f = f"{{:.{digits}f}}"
+    return f"{f.format(s['median'])} ({f.format(s['min'])}–{f.format(s['max'])})"
+
+
 def write_markdown(results: dict) -> None:
-    parts = results["parts"]
     lines = [
         "# Corpus transcription: local engine vs Ray",
         "",
@@ -157,40 +208,55 @@ def write_markdown(results: dict) -> None:
         "loading the model.",
         "",
         *harness.machine_lines(results),
+    ]
+    r = results["parts"].get("rounds")
+    if r:
+        lines += _rounds_lines(r)
+    out = harness.RESULTS / "scale_bench.md"
+    out.write_text("\n".join(lines) + "\n")
+
+
+def _rounds_lines(r: dict) -> list[str]:
+    configs = r["configs"]
+    lines = [
+        "",
+        f"Median and range of {r['repeats']} alternating rounds ({r['order']}), each run a "
+        "fresh process.",
         "",
         "| engine | actors x threads | clips | audio s | wall s | audio s / s | clips / s | "
-        "driver peak RSS MB | actor peak RSS MB | cluster start s |",
+        "driver peak RSS MB | largest actor's peak RSS MB | cluster start s |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in parts.items():
-        actors = ", ".join(str(v) for v in r["actor_peak_rss_mb"]) or "-"
+    for name, c in configs.items():
+        actor = _range(c["actor_peak_rss_mb"], 0) if "actor_peak_rss_mb" in c else "-"
+        start = _range(c["cluster_start_s"], 2) if "cluster_start_s" in c else "-"
         lines.append(
-            f"| {name} | {r['actors']} x {r['threads']} | {r['clips']} | {r['audio_s']} | "
-            f"{r['wall_s']} | {r['audio_s_per_s']} | {r['clips_per_s']} | "
-            f"{r['driver_peak_rss_mb']} | {actors} | {r['cluster_start_s'] or '-'} |"
+            f"| {name} | {c['actors']} x {c['threads']} | {c['clips']} | {c['audio_s']:.1f} | "
+            f"{_range(c['wall_s'], 2)} | {_range(c['audio_s_per_s'])} | "
+            f"{_range(c['clips_per_s'])} | {_range(c['driver_peak_rss_mb'], 0)} | {actor} | "
+            f"{start} |"
         )
-    local = parts.get("local")
-    for name in ("ray_1x2", "ray_2x1"):
-        if local and name in parts:
-            r = parts[name]
-            overhead = (r["wall_s"] - local["wall_s"]) / r["clips"] * 1000
-            lines.append(f"\nRay overhead per clip ({name} vs local): {overhead:.1f} ms.")
-    if "ray_2x1" in parts:
-        r = parts["ray_2x1"]
-        per_actor = r["audio_s_per_s"] / r["actors"]  # audio hours per hour, one actor
-        per_node = per_actor * r["actors"]
+    lines.append("")
+    for name, s in r["ray_overhead_ms_per_clip"].items():
+        lines.append(
+            f"Ray overhead per clip ({name} vs local, per round): {_range(s)} ms (model "
+            "loading in each actor included)."
+        )
+    if "ray_2x1" in configs:
+        c = configs["ray_2x1"]
+        per_actor = c["audio_s_per_s"]["median"] / c["actors"]  # audio hours per hour
+        per_node = per_actor * c["actors"]
         lines += [
             "",
             "**Projection, not a measurement**: from the measured per-actor throughput "
-            f"({per_actor:.2f} h of audio per hour and actor, {r['actors']} actors per node "
-            "like this one), assuming linear scaling (the driver and storage keep up):",
+            f"(median {per_actor:.2f} h of audio per hour and actor, {c['actors']} actors per "
+            "node like this one), assuming linear scaling (the driver and storage keep up):",
             "",
             "| nodes | hours of audio per hour |",
             "|---|---|",
             *[f"| {n} | {per_node * n:.1f} |" for n in NODES],
         ]
-    out = harness.RESULTS / "scale_bench.md"
-    out.write_text("\n".join(lines) + "\n")
+    return lines
 
 
 def main() -> None:
@@ -198,6 +264,7 @@ def main() -> None:
     parser.add_argument("--worker")
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--clips", type=int, default=240)
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="alternating rounds")
     parser.add_argument("--fresh", action="store_true", help="measure the named parts again")
     parser.add_argument("--smoke", action="store_true", help="a quick run that measures nothing")
     args = parser.parse_args()
@@ -208,11 +275,17 @@ def main() -> None:
     if args.smoke:
         os.environ["SPEECHLAB_BENCH_SMOKE"] = "1"
         harness.RESULTS = CACHE / "smoke"
-
-    def run(part: str) -> dict:
-        return harness.run_part(__file__, part, "--clips", str(clips))
-
-    harness.run_all("scale_bench", args.parts.split(","), run, write_markdown, fresh=args.fresh)
+    parts = args.parts.split(",")
+    if unknown := sorted(set(parts) - set(PARTS)):
+        parser.error(f"unknown parts {unknown}; this benchmark has {PARTS}")
+    repeats = 2 if args.smoke else args.repeats
+    harness.run_all(
+        "scale_bench",
+        parts,
+        lambda part: rounds(repeats, clips),
+        write_markdown,
+        fresh=args.fresh,
+    )
 
 
 if __name__ == "__main__":
