@@ -3,7 +3,8 @@
 A *bucket* is a list of utterance dicts (``order``, ``id``, ``path``, ``reference``,
 ``duration``, ``source``: a path, encoded bytes or ``(array, rate)``) of similar length,
 formed by the driver, so both engines run exactly the same padded batches and give the
-same transcripts (Whisper's sampler is seeded per bucket for that). :func:`decode_bucket`
+same transcripts (Whisper's sampler starts from the same seed in every process; clips that
+fall back to sampling may still differ, see :func:`_same_random_state`). :func:`decode_bucket`
 reads the audio (a file that cannot be read gets an ``error``); :class:`BucketTranscriber`
 holds one loaded model and turns a decoded bucket into result rows; a file that fails
 inside a batch is retried alone, and one that still fails becomes an error row, never a
@@ -91,9 +92,10 @@ class BucketTranscriber:
 
 def _same_random_state() -> None:
     """Seed CTranslate2's sampler before every bucket. faster-whisper falls back to sampling
-    (temperatures 0.2 ... 1.0) on clips it is unsure of, so a transcript would depend on
-    what the process decoded before (which differs between one local process and several
-    actors); seeded per bucket, the same bucket gives the same transcripts anywhere."""
+    (temperatures 0.2 ... 1.0) on clips it is unsure of, so a transcript depends on the
+    sampler's state. CTranslate2 seeds a decoding thread's generator once, when the thread
+    first samples, so this makes every process (the local engine, each actor) start from
+    the same state; a later bucket's sampled clips still depend on what ran before them."""
     ctranslate2 = sys.modules.get("ctranslate2")
     if ctranslate2 is not None:
         ctranslate2.set_random_seed(0)
