@@ -16,11 +16,17 @@ and judged by what kind of figure it is:
   spread recorded): within ``TIMING_TOLERANCE`` of the committed value;
 * **quality** (WER, CER, their confidence bounds, parity differences): within
   ``QUALITY_TOLERANCE`` absolute (the same weights on the same inputs; only float noise and
-  library versions may move them);
+  library versions may move them); a WER/CER stored with its 95 % interval (``cer`` beside
+  ``cer_low``/``cer_high`` or ``cer_ci``) is reproduced when the rerun's value lies within
+  the committed interval, the spread the README quotes (Whisper samples on clips it is
+  unsure of, so a rerun's transcripts of a few synthetic clips may differ); the interval's
+  bounds are reproduced when the rerun's interval still holds the committed value;
 * **everything else** (sizes, counts, audio lengths, flags): equal, to ``EXACT_TOLERANCE``
   relative.
 
-Raw per-run lists (``runs``, ``repeats``) are not compared one by one: their spread is.
+Raw per-run lists (``runs``, ``repeats``) and the details of an evaluation (per-utterance
+``rows``/``utterances``, edit counts) are not compared one by one: their spread, or the
+WER/CER they add up to, is.
 Machine records are not figures. The report (``reproduction.md`` in the rerun folder) lists
 per file how many figures were reproduced and every one that was not, with both values;
 ``--strict`` exits 1 when any figure was not reproduced or not rerun.
@@ -47,7 +53,8 @@ QUALITY_TOLERANCE = 0.005
 EXACT_TOLERANCE = 1e-3
 #: keys that are not figures (machine records, raw per-run lists, free text)
 SKIP = re.compile(
-    r"^(machine|part_machines|part_other_load|runs|repeats|order|date|commit|text|packages)$"
+    r"^(machine|part_machines|part_other_load|runs|repeats|order|date|commit|text|packages|"
+    r"rows|utterances|substitutions|insertions|deletions|hits|char_errors)$"
 )
 #: fixed quantities whose names look like timings: how much audio went in
 FIXED = re.compile(r"^(audio_seconds|speech_seconds(_heard)?|seconds|duration\w*|n|hops?)$")
@@ -112,8 +119,19 @@ def _median_range(value: object) -> tuple[float, float, float] | None:
     return None
 
 
-def judge(key: str, committed: object, rerun: object) -> tuple[str, bool]:
-    """The kind of the figure under ``key`` and whether ``rerun`` reproduces ``committed``."""
+def judge(
+    key: str, committed: object, rerun: object, interval: Interval | None = None
+) -> tuple[str, bool]:
+    """The kind of the figure under ``key`` and whether ``rerun`` reproduces ``committed``;
+    ``interval``: the committed 95 % interval the figure belongs to (see :func:`intervals`)."""
+    if interval is not None and _is_number(committed) and _is_number(rerun):
+        got = float(rerun)  # type: ignore[arg-type]
+        ok = {
+            "value": interval.low <= got <= interval.high,
+            "low": got <= interval.value,
+            "high": got >= interval.value,
+        }[interval.role]
+        return "quality (95 % CI)", ok
     if _is_spread(committed) or _repeated(committed):
         kind = "spread"
         got = _median_range(rerun)
@@ -136,17 +154,63 @@ def judge(key: str, committed: object, rerun: object) -> tuple[str, bool]:
     return kind, abs(a - b) <= tolerance * max(abs(a), 1e-12)
 
 
-def figures(committed: object, rerun: object, file: str, path: str = "") -> Iterator[Figure]:
+@dataclass(frozen=True)
+class Interval:
+    """A committed figure's 95 % interval, and which part of it a key holds (``role``: the
+    figure itself, ``value``; or a bound, ``low`` or ``high``)."""
+
+    value: float
+    low: float
+    high: float
+    role: str = "value"
+
+
+def intervals(record: dict) -> dict[str, Interval | list[Interval]]:
+    """Keys of ``record`` that belong to a stored 95 % interval: the figure (``cer``) and its
+    bounds (``cer_low`` and ``cer_high``, or ``cer_ci`` = [low, high])."""
+    out: dict[str, Interval | list[Interval]] = {}
+    for name, value in record.items():
+        if not _is_number(value):
+            continue
+        low, high = record.get(f"{name}_low"), record.get(f"{name}_high")
+        ci = record.get(f"{name}_ci")
+        if isinstance(ci, list) and len(ci) == 2 and all(_is_number(v) for v in ci):
+            low, high = ci
+        if not (_is_number(low) and _is_number(high)):
+            continue
+        found = Interval(float(value), float(low), float(high))  # type: ignore[arg-type]
+        lower, upper = (Interval(found.value, found.low, found.high, r) for r in ("low", "high"))
+        out.update({name: found, f"{name}_low": lower, f"{name}_high": upper})
+        out[f"{name}_ci"] = [lower, upper]
+    return out
+
+
+def figures(
+    committed: object,
+    rerun: object,
+    file: str,
+    path: str = "",
+    interval: Interval | list[Interval] | None = None,
+) -> Iterator[Figure]:
     """Every figure of ``committed`` judged against the same place in ``rerun``."""
     key = path.rsplit(".", 1)[-1] if path else ""
     if SKIP.match(key):
         return
     if isinstance(committed, dict) and not _is_spread(committed):
         other = rerun if isinstance(rerun, dict) else {}
+        within = intervals(committed)
         for name, value in committed.items():
             where = f"{path}.{name}" if path else str(name)
-            yield from figures(value, other.get(name, _MISSING), file, where)
+            yield from figures(value, other.get(name, _MISSING), file, where, within.get(name))
         return
+    if isinstance(interval, list) and isinstance(committed, list) and len(committed) == 2:
+        other = rerun if isinstance(rerun, list) else []
+        for i, (value, bound) in enumerate(zip(committed, interval, strict=True)):
+            rerun_bound = other[i] if i < len(other) else _MISSING
+            yield from figures(value, rerun_bound, file, f"{path}[{i}]", bound)
+        return
+    if isinstance(interval, list):
+        interval = None
     if isinstance(committed, list) and not _repeated(committed):
         other = rerun if isinstance(rerun, list) else []
         for i, value in enumerate(committed):
@@ -160,7 +224,7 @@ def figures(committed: object, rerun: object, file: str, path: str = "") -> Iter
     if rerun is _MISSING:
         yield Figure(file, path, _kind(key), _fmt(committed), "–", None)
         return
-    kind, ok = judge(key, committed, rerun)
+    kind, ok = judge(key, committed, rerun, interval)
     yield Figure(file, path, kind, _fmt(committed), _fmt(rerun), ok)
 
 

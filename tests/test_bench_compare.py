@@ -177,3 +177,43 @@ def test_inputs_with_another_digest_or_none_recorded_are_named_in_the_report(
     report = (again / "reproduction.md").read_text(encoding="utf-8")
     assert "| s_bench.json | `row` | different audio |" in report
     assert "`kept`" not in report and "nested" not in report
+
+
+def test_an_evaluation_figure_with_a_95_ci_is_reproduced_within_that_interval() -> None:
+    committed = {
+        "voices": [{"voice": "jm_kumo", "cer": 0.137, "cer_low": 0.096, "cer_high": 0.181}],
+        "summary": {"wer": 0.434, "wer_ci": [0.324, 0.550], "char_errors": 62},
+        "rows": [{"cer": 0.08}],  # per-utterance details and edit counts: not compared
+    }
+
+    def verdicts(voice: dict, summary: dict) -> dict[str, bool | None]:
+        rerun = {"voices": [voice], "summary": summary, "rows": [{"cer": 0.5}]}
+        found = compare_results.figures(committed, rerun, "roundtrip.json")
+        return {f.path: f.reproduced for f in found}
+
+    # a few sampled clips read differently: the CER moves 0.7 points, inside its interval
+    moved = verdicts(
+        {"voice": "jm_kumo", "cer": 0.144, "cer_low": 0.101, "cer_high": 0.190},
+        {"wer": 0.45, "wer_ci": [0.33, 0.56], "char_errors": 62},
+    )
+    assert moved == {
+        "voices[0].cer": True,
+        "voices[0].cer_low": True,
+        "voices[0].cer_high": True,
+        "summary.wer": True,
+        "summary.wer_ci[0]": True,
+        "summary.wer_ci[1]": True,
+    }
+    # outside the committed interval: not reproduced (a broken recognizer or voice)
+    broken = verdicts(
+        {"voice": "jm_kumo", "cer": 0.30, "cer_low": 0.25, "cer_high": 0.35},
+        {"wer": 0.9, "wer_ci": [0.8, 0.95], "char_errors": 140},
+    )
+    assert broken == {
+        "voices[0].cer": False,
+        "voices[0].cer_low": False,  # the rerun's interval no longer holds 0.137
+        "voices[0].cer_high": True,
+        "summary.wer": False,
+        "summary.wer_ci[0]": False,
+        "summary.wer_ci[1]": True,
+    }
