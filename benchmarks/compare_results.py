@@ -61,7 +61,7 @@ FIXED = re.compile(r"^(audio_seconds|speech_seconds(_heard)?|seconds|duration\w*
 QUALITY = re.compile(r"(^|_)(wer|cer|ci|ci_low|ci_high|low|high|difference|diff)($|_)")
 TIMING = re.compile(
     r"(seconds|_s$|^s$|rtf|_ms$|^p\d+_ms$|latency|throughput|per_s|rss|gflop|lag|speed|"
-    r"per_second|rtfx|share|ratio|_time|load)",
+    r"per_second|rtfx|share|ratio|_time|load|roofline)",
     re.IGNORECASE,
 )
 

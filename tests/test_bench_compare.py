@@ -217,3 +217,10 @@ def test_an_evaluation_figure_with_a_95_ci_is_reproduced_within_that_interval() 
         "summary.wer_ci[0]": False,
         "summary.wer_ci[1]": True,
     }
+
+
+def test_a_roofline_measured_before_or_after_a_part_is_a_timing() -> None:
+    # the matmul roofline is measured in each part's process: it drifts like any timing
+    assert compare_results._kind("roofline_before") == "timing"
+    assert compare_results.judge("roofline_after", 246.0, 290.0) == ("timing", True)
+    assert compare_results.judge("roofline_after", 246.0, 316.0) == ("timing", False)
