@@ -48,7 +48,16 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import RESULTS, THREADS, machine_lines, peak_rss_mb, run_all, run_part, spread
+from harness import (
+    RESULTS,
+    THREADS,
+    machine_lines,
+    peak_rss_mb,
+    run_all,
+    run_part,
+    spread,
+    spread_text,
+)
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -409,12 +418,6 @@ def headline(repeats: int) -> dict:
     }
 
 
-def _range(s: dict, digits: int = 2) -> str:
-    """``median (min–max)`` of a :func:`harness.spread` record."""
-    f = f"{{:.{digits}f}}"
-    return f"{f.format(s['median'])} ({f.format(s['min'])}–{f.format(s['max'])})"
-
-
 def _headline_lines(h: dict | None) -> list[str]:
     if not h:
         return []
@@ -430,14 +433,14 @@ def _headline_lines(h: dict | None) -> list[str]:
         "",
         "| | speechlab | pipeline, batch 1 |",
         "|---|---|---|",
-        f"| wall s | {_range(h['wall_seconds']['speechlab'], 1)} | "
-        f"{_range(h['wall_seconds'][peer], 1)} |",
-        f"| throughput (audio s / s) | {_range(h['throughput']['speechlab'])} | "
-        f"{_range(h['throughput'][peer])} |",
-        f"| peak RSS MB | {_range(h['peak_rss_mb']['speechlab'], 0)} | "
-        f"{_range(h['peak_rss_mb'][peer], 0)} |",
+        f"| wall s | {spread_text(h['wall_seconds']['speechlab'], 1)} | "
+        f"{spread_text(h['wall_seconds'][peer], 1)} |",
+        f"| throughput (audio s / s) | {spread_text(h['throughput']['speechlab'])} | "
+        f"{spread_text(h['throughput'][peer])} |",
+        f"| peak RSS MB | {spread_text(h['peak_rss_mb']['speechlab'], 0)} | "
+        f"{spread_text(h['peak_rss_mb'][peer], 0)} |",
         "",
-        f"**Speed ratio (wall): {_range(h['ratio'])}×**",
+        f"**Speed ratio (wall): {spread_text(h['ratio'])}×**",
         "",
         "## Single runs",
         "",
@@ -581,8 +584,8 @@ def _verdicts(r: dict) -> list[str]:
         ratio = r["headline"]["ratio"]["median"]
         out.append(
             f"throughput ≥ 1.3× the pipeline at its best (batch 1; median of "
-            f"{r['headline']['repeats']} alternating runs): {_range(r['headline']['ratio'])}× — "
-            + ("met" if ratio >= 1.3 else "NOT met")
+            f"{r['headline']['repeats']} alternating runs): "
+            f"{spread_text(r['headline']['ratio'])}× — " + ("met" if ratio >= 1.3 else "NOT met")
         )
     elif "w2v2_speechlab" in r and best:
         ratio = r["w2v2_speechlab"]["throughput"] / r[best]["throughput"]

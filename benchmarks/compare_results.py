@@ -203,19 +203,16 @@ def figures(
             where = f"{path}.{name}" if path else str(name)
             yield from figures(value, other.get(name, _MISSING), file, where, within.get(name))
         return
-    if isinstance(interval, list) and isinstance(committed, list) and len(committed) == 2:
-        other = rerun if isinstance(rerun, list) else []
-        for i, (value, bound) in enumerate(zip(committed, interval, strict=True)):
-            rerun_bound = other[i] if i < len(other) else _MISSING
-            yield from figures(value, rerun_bound, file, f"{path}[{i}]", bound)
-        return
-    if isinstance(interval, list):
-        interval = None
     if isinstance(committed, list) and not _repeated(committed):
         other = rerun if isinstance(rerun, list) else []
+        bounds = interval if isinstance(interval, list) else []  # a stored [low, high]
         for i, value in enumerate(committed):
             yield from figures(
-                value, other[i] if i < len(other) else _MISSING, file, f"{path}[{i}]"
+                value,
+                other[i] if i < len(other) else _MISSING,
+                file,
+                f"{path}[{i}]",
+                bounds[i] if i < len(bounds) else None,
             )
         return
     figure = isinstance(committed, int | float) or _is_spread(committed) or _repeated(committed)
@@ -224,7 +221,7 @@ def figures(
     if rerun is _MISSING:
         yield Figure(file, path, _kind(key), _fmt(committed), "–", None)
         return
-    kind, ok = judge(key, committed, rerun, interval)
+    kind, ok = judge(key, committed, rerun, interval if isinstance(interval, Interval) else None)
     yield Figure(file, path, kind, _fmt(committed), _fmt(rerun), ok)
 
 

@@ -201,6 +201,12 @@ def spread(values: list[float]) -> dict:
     }
 
 
+def spread_text(s: dict, digits: int = 2) -> str:
+    """``median (min–max)`` of a :func:`spread` record, to ``digits`` decimals."""
+    f = f"{{:.{digits}f}}"
+    return f"{f.format(s['median'])} ({f.format(s['min'])}–{f.format(s['max'])})"
+
+
 def _machine_busy_seconds() -> float | None:
     """CPU seconds all processes have spent since boot (``/proc/stat``; None without it)."""
     stat = Path("/proc/stat")

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import RESULTS, THREADS, machine_lines, run_all, run_part, spread
+from harness import RESULTS, THREADS, machine_lines, run_all, run_part, spread, spread_text
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -132,11 +132,6 @@ def work_compile(repeats: int) -> dict:
     }
 
 
-def _range(s: dict, digits: int = 2) -> str:
-    f = f"{{:.{digits}f}}"
-    return f"{f.format(s['median'])} ({f.format(s['min'])}–{f.format(s['max'])})"
-
-
 def write_markdown(results: dict) -> None:
     r = results["parts"]
     lines = ["# wav2vec2 CTC runtimes: speechlab's vs transformers'", "", *machine_lines(results)]
@@ -157,8 +152,8 @@ def write_markdown(results: dict) -> None:
         ]
         for shape, row in r["forward"].items():
             lines.append(
-                f"| {shape} | {_range(row['speechlab_seconds'])} | "
-                f"{_range(row['transformers_seconds'])} | **{_range(row['ratio'])}×** | "
+                f"| {shape} | {spread_text(row['speechlab_seconds'])} | "
+                f"{spread_text(row['transformers_seconds'])} | **{spread_text(row['ratio'])}×** | "
                 f"{row['max_log_prob_difference']:.1e} |"
             )
         lines.append("")
@@ -167,8 +162,9 @@ def write_markdown(results: dict) -> None:
         lines += [
             "## `torch.compile` of speechlab's runtime (1 × 20 s)",
             "",
-            f"Eager {_range(c['eager_seconds'])} s, compiled {_range(c['compiled_seconds'])} s: "
-            f"eager / compiled = **{_range(c['speedup'])}×** (above 1, compiling helps); "
+            f"Eager {spread_text(c['eager_seconds'])} s, "
+            f"compiled {spread_text(c['compiled_seconds'])} s: "
+            f"eager / compiled = **{spread_text(c['speedup'])}×** (above 1, compiling helps); "
             f"compiling took {c['compile_seconds']:.0f} s (torch {c['torch']}).",
             "",
         ]

@@ -193,12 +193,6 @@ def _summary(found: list[dict]) -> dict:
     return out
 
 
-def _range(s: dict, digits: int = 1) -> str:
-    """``median (min–max)`` of a :func:`harness.spread` record."""
-    f = f"{{:.{digits}f}}"
-    return f"{f.format(s['median'])} ({f.format(s['min'])}–{f.format(s['max'])})"
-
-
 def write_markdown(results: dict) -> None:
     lines = [
         "# Corpus transcription: local engine vs Ray",
@@ -217,7 +211,7 @@ def write_markdown(results: dict) -> None:
 
 
 def _rounds_lines(r: dict) -> list[str]:
-    configs = r["configs"]
+    configs, fmt = r["configs"], harness.spread_text
     lines = [
         "",
         f"Median and range of {r['repeats']} alternating rounds ({r['order']}), each run a "
@@ -228,18 +222,18 @@ def _rounds_lines(r: dict) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, c in configs.items():
-        actor = _range(c["actor_peak_rss_mb"], 0) if "actor_peak_rss_mb" in c else "-"
-        start = _range(c["cluster_start_s"], 2) if "cluster_start_s" in c else "-"
+        actor = fmt(c["actor_peak_rss_mb"], 0) if "actor_peak_rss_mb" in c else "-"
+        start = fmt(c["cluster_start_s"], 2) if "cluster_start_s" in c else "-"
         lines.append(
             f"| {name} | {c['actors']} x {c['threads']} | {c['clips']} | {c['audio_s']:.1f} | "
-            f"{_range(c['wall_s'], 2)} | {_range(c['audio_s_per_s'])} | "
-            f"{_range(c['clips_per_s'])} | {_range(c['driver_peak_rss_mb'], 0)} | {actor} | "
+            f"{fmt(c['wall_s'], 2)} | {fmt(c['audio_s_per_s'], 1)} | "
+            f"{fmt(c['clips_per_s'], 1)} | {fmt(c['driver_peak_rss_mb'], 0)} | {actor} | "
             f"{start} |"
         )
     lines.append("")
     for name, s in r["ray_overhead_ms_per_clip"].items():
         lines.append(
-            f"Ray overhead per clip ({name} vs local, per round): {_range(s)} ms (model "
+            f"Ray overhead per clip ({name} vs local, per round): {fmt(s, 1)} ms (model "
             "loading in each actor included)."
         )
     if "ray_2x1" in configs:
