@@ -157,6 +157,34 @@ def test_parts_measured_on_another_cpu_are_named_in_the_report(tmp_path: Path) -
     )
 
 
+def test_timings_from_another_cpu_are_counted_apart_and_quality_is_still_judged(
+    tmp_path: Path,
+) -> None:
+    """A rerun of part ``row`` on another CPU: its wall time (4× off) is not judged, its CER
+    still is (and fails here), and the part measured on the committed CPU is judged fully."""
+    epyc = {"cpu": "AMD EPYC", "cpu_flags": ["avx2"]}
+    xeon = {"cpu": "Intel Xeon", "cpu_flags": ["avx2", "amx_int8"]}
+    committed, again = tmp_path / "committed", tmp_path / "rerun"
+    machines = {"row": epyc, "headline": epyc}
+    _write(committed, "x_bench.json", {**COMMITTED, "part_machines": machines})
+    rerun = _rerun(wall_seconds=40.0, cer=0.2, ratio={"median": 2.0, "min": 1.9, "max": 2.1})
+    _write(again, "x_bench.json", {**rerun, "part_machines": {**machines, "row": xeon}})
+    found = {f.path: f for f in compare_results.compare(committed, again)}
+    wall, cer = found["parts.row.wall_seconds"], found["parts.row.cer"]
+    assert (wall.other_cpu, wall.reproduced) == (True, False)
+    assert (cer.other_cpu, cer.reproduced) == (False, False)
+    assert found["parts.row.naive_seconds"].other_cpu  # a spread of timings
+    assert not found["parts.row.size_mb"].other_cpu and found["parts.row.size_mb"].reproduced
+    ratio = found["parts.headline.ratio"]  # same CPU: judged, and off
+    assert (ratio.other_cpu, ratio.reproduced) == (False, False)
+    assert compare_results.main([str(committed), str(again)]) == 0
+    report = (again / "reproduction.md").read_text(encoding="utf-8")
+    # 6 figures; 2 timings of "row" counted apart; the ratio and the CER not reproduced
+    assert "| x_bench.json | 4 | 2 | 2 | 0 | 2 |" in report
+    assert "| x_bench.json | `parts.row.wall_seconds` | timing | 10 | 40 | no |" in report
+    assert compare_results.main([str(committed), str(again), "--strict"]) == 1
+
+
 def test_inputs_with_another_digest_or_none_recorded_are_named_in_the_report(
     tmp_path: Path,
 ) -> None:
