@@ -52,6 +52,8 @@ import harness
 
 _MISSING = object()  # a figure the rerun does not have
 TIMING_TOLERANCE = 0.25
+#: kinds of figure that depend on the CPU (not judged when the rerun ran on another one)
+CPU_BOUND = ("timing", "spread", "parity")
 QUALITY_TOLERANCE = 0.005
 EXACT_TOLERANCE = 1e-3
 #: keys that are not figures (machine records, raw per-run lists, free text)
@@ -61,6 +63,9 @@ SKIP = re.compile(
 )
 #: fixed quantities whose names look like timings: how much audio went in
 FIXED = re.compile(r"^(audio_seconds|speech_seconds(_heard)?|seconds|duration\w*|n|hops?)$")
+#: agreement between two implementations of one model (torch import vs the ONNX graph, an
+#: export vs torch): its size depends on the float kernels, so it is judged like a timing
+PARITY = re.compile(r"(^|_)(correlation|log_mel_db|max_abs|max_raw_diff)$|^parts\.stages\.")
 QUALITY = re.compile(r"(^|_)(wer|cer|ci|ci_low|ci_high|low|high|difference|diff)($|_)")
 TIMING = re.compile(
     r"(seconds|_s$|^s$|rtf|_ms$|^p\d+_ms$|latency|throughput|per_s|rss|gflop|lag|speed|"
@@ -94,7 +99,9 @@ def _repeated(value: object) -> bool:
     return isinstance(value, list) and len(value) >= 3 and all(_is_number(v) for v in value)
 
 
-def _kind(key: str) -> str:
+def _kind(key: str, path: str = "") -> str:
+    if PARITY.search(key) or PARITY.search(path):
+        return "parity"
     if FIXED.search(key):
         return "exact"
     if QUALITY.search(key):
@@ -124,10 +131,11 @@ def _median_range(value: object) -> tuple[float, float, float] | None:
 
 
 def judge(
-    key: str, committed: object, rerun: object, interval: Interval | None = None
+    key: str, committed: object, rerun: object, interval: Interval | None = None, path: str = ""
 ) -> tuple[str, bool]:
-    """The kind of the figure under ``key`` and whether ``rerun`` reproduces ``committed``;
-    ``interval``: the committed 95 % interval the figure belongs to (see :func:`intervals`)."""
+    """The kind of the figure under ``key`` (at ``path``) and whether ``rerun`` reproduces
+    ``committed``; ``interval``: the committed 95 % interval the figure belongs to (see
+    :func:`intervals`)."""
     if interval is not None and _is_number(committed) and _is_number(rerun):
         got = float(rerun)  # type: ignore[arg-type]
         ok = {
@@ -143,7 +151,7 @@ def judge(
         return kind, got is not None and low <= got[0] <= high
     if isinstance(committed, bool | str) or committed is None:
         return "exact", committed == rerun
-    kind = _kind(key)
+    kind = _kind(key, path)
     if not _is_number(rerun):
         spread = _median_range(rerun)
         if spread is None:
@@ -154,7 +162,7 @@ def judge(
         return kind, math.isnan(a) and math.isnan(b)
     if kind == "quality":
         return kind, abs(a - b) <= QUALITY_TOLERANCE
-    tolerance = TIMING_TOLERANCE if kind == "timing" else EXACT_TOLERANCE
+    tolerance = TIMING_TOLERANCE if kind in ("timing", "parity") else EXACT_TOLERANCE
     return kind, abs(a - b) <= tolerance * max(abs(a), 1e-12)
 
 
@@ -195,17 +203,23 @@ def figures(
     file: str,
     path: str = "",
     interval: Interval | list[Interval] | None = None,
+    moved: bool = False,
 ) -> Iterator[Figure]:
-    """Every figure of ``committed`` judged against the same place in ``rerun``."""
+    """Every figure of ``committed`` judged against the same place in ``rerun``; ``moved``:
+    measured on another CPU (a record with its own ``machine`` says so for what it holds)."""
     key = path.rsplit(".", 1)[-1] if path else ""
     if SKIP.match(key):
         return
     if isinstance(committed, dict) and not _is_spread(committed):
         other = rerun if isinstance(rerun, dict) else {}
+        if "machine" in other and "part_machines" not in committed:  # not a harness file's head
+            moved = moved or _cpu(committed.get("machine")) != _cpu(other["machine"])
         within = intervals(committed)
         for name, value in committed.items():
             where = f"{path}.{name}" if path else str(name)
-            yield from figures(value, other.get(name, _MISSING), file, where, within.get(name))
+            yield from figures(
+                value, other.get(name, _MISSING), file, where, within.get(name), moved
+            )
         return
     if isinstance(committed, list) and not _repeated(committed):
         other = rerun if isinstance(rerun, list) else []
@@ -217,16 +231,18 @@ def figures(
                 file,
                 f"{path}[{i}]",
                 bounds[i] if i < len(bounds) else None,
+                moved,
             )
         return
     figure = isinstance(committed, int | float) or _is_spread(committed) or _repeated(committed)
     if not figure:  # (bool is an int: flags are figures)
         return  # text: not a figure
     if rerun is _MISSING:
-        yield Figure(file, path, _kind(key), _fmt(committed), "–", None)
+        yield Figure(file, path, _kind(key, path), _fmt(committed), "–", None)
         return
-    kind, ok = judge(key, committed, rerun, interval if isinstance(interval, Interval) else None)
-    yield Figure(file, path, kind, _fmt(committed), _fmt(rerun), ok)
+    within = interval if isinstance(interval, Interval) else None
+    kind, ok = judge(key, committed, rerun, within, path)
+    yield Figure(file, path, kind, _fmt(committed), _fmt(rerun), ok, moved and kind in CPU_BOUND)
 
 
 def compare(committed_dir: Path, rerun_dir: Path) -> list[Figure]:
@@ -242,7 +258,7 @@ def compare(committed_dir: Path, rerun_dir: Path) -> list[Figure]:
         moved = {part for _, part, _, _ in _moved_parts(name, committed, rerun)}
         for found in figures(committed, rerun, name):
             part = found.path.split(".")[1].split("[")[0] if found.path.startswith("parts.") else ""
-            found.other_cpu = part in moved and found.kind in ("timing", "spread")
+            found.other_cpu = found.other_cpu or (part in moved and found.kind in CPU_BOUND)
             out.append(found)
     return out
 

@@ -207,6 +207,14 @@ def spread_text(s: dict, digits: int = 2) -> str:
     return f"{f.format(s['median'])} ({f.format(s['min'])}–{f.format(s['max'])})"
 
 
+def rate_text(row: dict, name: str) -> str:
+    """``row[name]`` (a WER or CER) with its 95 % interval ``(low–high)`` when the row has it
+    (``name_low``/``name_high``), to 3 decimals."""
+    if f"{name}_low" not in row:
+        return f"{row[name]:.3f}"
+    return f"{row[name]:.3f} ({row[f'{name}_low']:.3f}–{row[f'{name}_high']:.3f})"
+
+
 def _machine_busy_seconds() -> float | None:
     """CPU seconds all processes have spent since boot (``/proc/stat``; None without it)."""
     stat = Path("/proc/stat")

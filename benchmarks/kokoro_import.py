@@ -27,9 +27,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import RESULTS, THREADS, machine_lines, run_all, run_part
+from harness import RESULTS, THREADS, machine_lines, rate_text, run_all, run_part
 
 PARTS = ["mapping", "stages", "parity", "roundtrip", "export"]
+#: what the round trip keeps per model: corpus CER/WER and their 95 % bootstrap intervals
+ROUNDTRIP_RATES = ("cer", "cer_low", "cer_high", "wer", "wer_low", "wer_high")
 PARITY_SENTENCE = "Dzień dobry. Nazywam się Jan Kowalski i mieszkam w Warszawie."
 VOICE = "jm_kumo"
 ENGLISH = (
@@ -178,8 +180,7 @@ def work_roundtrip() -> dict:
         result = roundtrip(tts, asr, POLISH_SENTENCES, voices=[VOICE], lang="pl", progress=False)
         row = result.table.iloc[0]
         out[name] = {
-            "cer": float(row["cer"]),
-            "wer": float(row["wer"]),
+            **{k: float(row[k]) for k in ROUNDTRIP_RATES},  # with their 95 % bootstrap CIs
             "hypotheses": [str(h) for h in result.rows["hypothesis"]],
         }
     return out
@@ -298,9 +299,9 @@ def write_markdown(results: dict) -> None:
         lines += [
             "## Whisper round trip (12 Polish sentences, whisper-base, language='pl')",
             "",
-            "| backend | CER | WER |",
+            "| backend | CER (95 % CI) | WER (95 % CI) |",
             "|---|---|---|",
-            *[f"| {k} | {v['cer']:.3f} | {v['wer']:.3f} |" for k, v in t.items()],
+            *[f"| {k} | {rate_text(v, 'cer')} | {rate_text(v, 'wer')} |" for k, v in t.items()],
             "",
         ]
     if "export" in r:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import RESULTS, machine, machine_lines
+from harness import RESULTS, machine, machine_lines, rate_text
 
 #: Mapping variants for the one Polish symbol outside Kokoro's vocabulary (ʑ), and stress.
 VARIANTS = {
@@ -34,24 +34,31 @@ VARIANTS = {
 
 
 def measure(tts, asr, voice: str) -> dict:
-    import jiwer
-
     from speechlab.samples import POLISH_SENTENCES
     from speechlab.textnorm import plain
 
-    refs, hyps = [], []
+    hyps = []
     start = time.perf_counter()
     for sentence in POLISH_SENTENCES:
         speech = tts.synthesize(sentence, voice=voice, lang="pl")
-        refs.append(plain(sentence))
         hyps.append(plain(asr.transcribe(speech.to_audio()).text) or "-")
     return {
-        "wer": jiwer.wer(refs, hyps),
-        "cer": jiwer.cer(refs, hyps),
-        "seconds": time.perf_counter() - start,
+        **scores(hyps),
+        "wall_seconds": time.perf_counter() - start,
         "hypotheses": hyps,
         "machine": machine(),
     }
+
+
+def scores(hypotheses: list[str]) -> dict:
+    """Corpus WER/CER of ``hypotheses`` (already ``plain``) against the sentences, with 95 %
+    bootstrap intervals over the sentences (``wer_low``/``wer_high``, ``cer_low``/...)."""
+    from speechlab.eval.metrics import score
+    from speechlab.eval.results import rate_columns
+    from speechlab.samples import POLISH_SENTENCES
+    from speechlab.textnorm import plain
+
+    return rate_columns(score([plain(s) for s in POLISH_SENTENCES], hypotheses)[1])
 
 
 def main() -> None:
@@ -106,11 +113,11 @@ def write_markdown(results: dict) -> None:
         "## Mapping of ʑ (the one espeak-ng Polish symbol outside Kokoro's vocabulary), "
         "voice jm_kumo",
         "",
-        "| variant | WER | CER |",
+        "| variant | WER (95 % CI) | CER (95 % CI) |",
         "|---|---|---|",
     ]
     for name, row in rows.items():
-        lines.append(f"| {name} | {row['wer']:.3f} | {row['cer']:.3f} |")
+        lines.append(f"| {name} | {rate_text(row, 'wer')} | {rate_text(row, 'cer')} |")
     lines += [
         "",
         "Voices (default mapping) are ranked in [eval_report.md](eval_report.md) "

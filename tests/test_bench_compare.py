@@ -252,3 +252,67 @@ def test_a_roofline_measured_before_or_after_a_part_is_a_timing() -> None:
     assert compare_results._kind("roofline_before") == "timing"
     assert compare_results.judge("roofline_after", 246.0, 290.0) == ("timing", True)
     assert compare_results.judge("roofline_after", 246.0, 316.0) == ("timing", False)
+
+
+def test_agreement_between_two_implementations_is_a_parity_figure() -> None:
+    # measured 2026-11-30: ALBERT's layer error 0.0036 on the Xeon and 0.0032 on an EPYC
+    assert compare_results._kind("max_abs") == "parity"
+    assert compare_results._kind("n", "parts.stages.pl.n") == "parity"  # energy, not a count
+    assert compare_results._kind("n") == "exact"
+    assert compare_results.judge("albert_layer", 0.0036, 0.0032, None, "parts.stages.pl.x") == (
+        "parity",
+        True,
+    )
+    assert compare_results.judge("decoder_log_mel_db", 2.3, 3.0) == ("parity", False)
+
+
+def test_a_record_with_its_own_machine_measured_elsewhere_has_its_timings_counted_apart(
+    tmp_path: Path,
+) -> None:
+    """polish_g2p keeps the machine inside each variant, not in ``part_machines``."""
+    xeon, epyc = {"cpu": "Intel Xeon", "cpu_flags": ["amx_int8"]}, {"cpu": "AMD EPYC"}
+    row = {"cer": 0.137, "cer_low": 0.096, "cer_high": 0.181, "wall_seconds": 30.6}
+    committed = {"variants": {"a": {**row, "machine": xeon}, "b": {**row, "machine": xeon}}}
+    rerun = json.loads(json.dumps(committed))
+    rerun["variants"]["a"].update(machine=epyc, wall_seconds=19.0, cer=0.15)
+    rerun["variants"]["b"].update(wall_seconds=19.0)
+    found = {f.path: f for f in compare_results.figures(committed, rerun, "g2p.json")}
+    assert found["variants.a.wall_seconds"].other_cpu
+    assert found["variants.a.cer"].reproduced and not found["variants.a.cer"].other_cpu
+    # the same CPU: judged, and 38 % faster is not a reproduction
+    assert (
+        found["variants.b.wall_seconds"].other_cpu,
+        found["variants.b.wall_seconds"].reproduced,
+    ) == (
+        False,
+        False,
+    )
+
+
+def test_backfilled_intervals_come_from_the_stored_hypotheses_and_refuse_other_sentences(
+    tmp_path: Path,
+) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "backfill_intervals", ROOT / "benchmarks" / "backfill_intervals.py"
+    )
+    assert spec is not None and spec.loader is not None
+    backfill = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(backfill)
+    from speechlab.samples import POLISH_SENTENCES
+    from speechlab.textnorm import plain
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from polish_g2p_bench import scores
+
+    hyps = [plain(s) for s in POLISH_SENTENCES]
+    hyps[0] = "zupełnie coś innego"  # one sentence misheard
+    row = {**{k: v for k, v in scores(hyps).items() if k in ("wer", "cer")}, "seconds": 3.0}
+    results = {"variants": {"a": dict(row, hypotheses=hyps)}}
+    assert backfill.polish_g2p(results) == 2  # the rename and the intervals
+    a = results["variants"]["a"]
+    assert a["wall_seconds"] == 3.0 and "seconds" not in a
+    assert 0 <= a["cer_low"] < a["cer"] < a["cer_high"] < 1
+    assert backfill.polish_g2p(results) == 0  # already complete
+    wrong = {"variants": {"a": {"wer": 0.5, "cer": 0.5, "hypotheses": hyps}}}
+    with pytest.raises(SystemExit, match="not the same sentences"):
+        backfill.polish_g2p(wrong)

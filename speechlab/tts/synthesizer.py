@@ -38,7 +38,7 @@ MIN_SPEED, MAX_SPEED = 0.5, 2.0
 MAX_CHARACTERS = 2_000_000
 #: Chunks synthesised in the background while the current one is consumed (see ``stream``).
 AHEAD = 1
-DEFAULT_VOICE = "jm_kumo"  # most intelligible Polish voice of the pack (benchmarks/results)
+DEFAULT_VOICE = "jm_kumo"  # tied with jf_gongitsune, most intelligible in Polish (eval_report)
 
 
 class TextError(SpeechlabError, ValueError):
