@@ -62,7 +62,7 @@ SKIP = re.compile(
     r"rows|utterances|substitutions|insertions|deletions|hits|char_errors)$"
 )
 #: fixed quantities whose names look like timings: how much audio went in
-FIXED = re.compile(r"^(audio_seconds|speech_seconds(_heard)?|seconds|duration\w*|n|hops?)$")
+FIXED = re.compile(r"^(audio_s(econds)?|speech_seconds(_heard)?|seconds|duration\w*|n|hops?)$")
 #: agreement between two implementations of one model (torch import vs the ONNX graph, an
 #: export vs torch): its size depends on the float kernels, so it is judged like a timing
 PARITY = re.compile(r"(^|_)(correlation|log_mel_db|max_abs|max_raw_diff)$|^parts\.stages\.")
