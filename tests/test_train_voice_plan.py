@@ -91,3 +91,22 @@ def test_synth_plans_writes_and_resumes_explicit_plans(tmp_path):
     assert (again.written, again.skipped) == (0, 4)
     with pytest.raises(ConfigError, match="different"):
         synth_plans(plans, tmp_path, recipe={**recipe, "seed": 2}, tts=FakeTTS(), progress=False)
+
+
+def test_the_first_plans_of_a_corpus_are_its_first_items_and_keep_a_longer_runs_rows(tmp_path):
+    """make_corpora(limits=...) speaks the first N plans; a longer corpus already in the
+    folder keeps every manifest row, and a later full run only finishes what is missing."""
+    planner = VoicePlanner.espeak(["pl+m1", "pl+f2"])
+    plans = planner.plan(TEXTS[:4], 1)
+    recipe = {"planner": planner.describe(), "seed": 1}
+    head = synth_plans(plans[:2], tmp_path / "a", recipe=recipe, tts=FakeTTS(), progress=False)
+    assert (head.total, head.written) == (2, 2)
+    full = synth_plans(plans, tmp_path / "a", recipe=recipe, tts=FakeTTS(), progress=False)
+    assert (full.written, full.skipped) == (2, 2)
+    rows = (tmp_path / "a" / "manifest.tsv").read_text().splitlines()
+    again = synth_plans(plans[:2], tmp_path / "a", recipe=recipe, tts=FakeTTS(), progress=False)
+    assert (again.written, again.skipped) == (0, 2)
+    assert (tmp_path / "a" / "manifest.tsv").read_text().splitlines() == rows  # all 4 kept
+    straight = synth_plans(plans, tmp_path / "b", recipe=recipe, tts=FakeTTS(), progress=False)
+    assert (tmp_path / "b" / "manifest.tsv").read_text().splitlines() == rows
+    assert straight.total == 4

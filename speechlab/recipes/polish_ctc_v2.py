@@ -42,7 +42,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,10 +273,13 @@ def make_corpora(
     progress: bool = True,
     log: Any = print,
     only: Sequence[str] | None = None,
+    limits: Mapping[str, int] | None = None,
 ) -> dict[str, Path]:
     """Synthesise (or finish) every corpus (or the ones named in ``only``); returns the
     manifests, plus ``train`` and ``validation`` (the joined training and validation
-    corpora) when every corpus was made."""
+    corpora) when every corpus was made. ``limits``: only the first N items of the named
+    corpora (the same items a full run makes first; a later call without a limit finishes
+    the corpus)."""
     from speechlab.train.publish import merge_manifests
     from speechlab.train.synth import synth_plans
 
@@ -287,12 +290,15 @@ def make_corpora(
         if unknown:
             raise ConfigError(f"No corpus named {unknown}; the recipe has {', '.join(plans)}.")
         plans = {name: plan for name, plan in plans.items() if name in only}
+    limits = dict(limits or {})
+    if unknown := sorted(set(limits) - set(plans)):
+        raise ConfigError(f"No corpus named {unknown} to limit; making {', '.join(plans)}.")
     engines: dict[str, Any] = {}
     manifests: dict[str, Path] = {}
     for name, corpus in plans.items():
         started = time.perf_counter()
         result = synth_plans(
-            corpus.plans,
+            corpus.plans[: limits[name]] if name in limits else corpus.plans,
             work / name,
             recipe=corpus.recipe,
             tts=_engine(corpus.engine, engines, threads),
@@ -306,7 +312,8 @@ def make_corpora(
             + (f", {rate:.1f} items/min" if result.written else "")
         )
         manifests[name] = result.manifest
-    for joined, parts in (("train", "train-"), ("validation", "valid-")) if only is None else ():
+    whole = only is None and not limits
+    for joined, parts in (("train", "train-"), ("validation", "valid-")) if whole else ():
         members = [manifests[n] for n in manifests if n.startswith(parts)]
         if members:
             manifests[joined] = work / f"{joined}.tsv"

@@ -227,7 +227,10 @@ def synth_plans(
             bar.update(1)
     final = _read_manifest(manifest)
     planned = [f"audio/{plan.name}.{audio_format}" for plan in plans]
-    _write_rows(manifest, [final[p] for p in planned if p in final])  # item order
+    rows = [final[p] for p in planned if p in final]  # item order
+    wanted = set(planned)
+    extra = [row for p, row in final.items() if p not in wanted]  # made by a longer run
+    _write_rows(manifest, rows + extra)
     _write_metadata(root / METADATA, recipe, len(plans), complete=True)
     (root / "README.md").write_text(_README.format(tts=label), encoding="utf-8")
     return SynthCorpus(root, manifest, len(plans), written, skipped)
