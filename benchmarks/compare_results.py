@@ -31,8 +31,11 @@ Machine records are not figures. The report (``reproduction.md`` in the rerun fo
 per file how many figures were reproduced and every one that was not, with both values;
 ``--strict`` exits 1 when any figure was not reproduced or not rerun.
 A part the rerun measured on another CPU (its ``part_machines`` record names another model or
-other flags) keeps its quality figures, sizes and counts judged as above; its timings are not
-judged but counted apart and listed with both values (``--strict`` still fails on them).
+other flags) keeps its quality figures, sizes and counts judged as above; its timings and
+**parity** figures (agreement between two implementations of a model, a quantized model's
+argmax agreement, a training's final loss: float results that move with the CPU's kernels,
+judged ±25 % on the same CPU) are not judged but counted apart and listed with both values
+(``--strict`` still fails on them).
 """
 
 from __future__ import annotations
@@ -348,11 +351,13 @@ def report(found: list[Figure], committed_dir: Path, rerun_dir: Path) -> str:
         "",
         f"Committed results `{committed_dir}` against the rerun `{rerun_dir}`. Repeated "
         "measurements: the rerun's median within the committed min–max. Single timings: "
-        f"within ±{TIMING_TOLERANCE:.0%}. Quality (WER, CER, bounds, differences): within "
+        f"within ±{TIMING_TOLERANCE:.0%}; parity figures (agreement between two "
+        "implementations, argmax agreement, a training's final loss) too. Quality (WER, CER): "
+        "within the committed 95 % interval where one is stored, else within "
         f"±{QUALITY_TOLERANCE} absolute. Sizes, counts, flags: equal (±{EXACT_TOLERANCE:.1%}).",
         "",
-        "Timings of a part the rerun measured on another CPU are not judged: they are counted "
-        "apart and listed at the end with both values.",
+        "Timings and parity figures of a part the rerun measured on another CPU are not "
+        "judged: they are counted apart and listed at the end with both values.",
         "",
         "| file | figures | reproduced | not reproduced | not rerun | timings on another CPU |",
         "|---|---|---|---|---|---|",
@@ -415,8 +420,8 @@ def report(found: list[Figure], committed_dir: Path, rerun_dir: Path) -> str:
     if elsewhere:
         lines += [
             "",
-            "Timings measured on another CPU (not judged; *within* says whether they would "
-            "pass the same-CPU rule anyway):",
+            "Timings and parity figures measured on another CPU (not judged; *within* says "
+            "whether they would pass the same-CPU rule anyway):",
             "",
             "| file | figure | kind | committed | rerun | within |",
             "|---|---|---|---|---|---|",
