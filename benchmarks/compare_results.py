@@ -221,9 +221,18 @@ def figures(
         other = rerun if isinstance(rerun, dict) else {}
         if "machine" in other and "part_machines" not in committed:  # not a harness file's head
             moved = moved or _cpu(committed.get("machine")) != _cpu(other["machine"])
+        # a harness file: each part under "parts" has its own machine in "part_machines"
+        shifted = {part for _, part, _, _ in _moved_parts(file, committed, other)}
         within = intervals(committed)
         for name, value in committed.items():
             where = f"{path}.{name}" if path else str(name)
+            if name == "parts" and shifted and isinstance(value, dict):
+                theirs = other.get(name) if isinstance(other.get(name), dict) else {}
+                for part, record in value.items():
+                    here = moved or part in shifted
+                    got = theirs.get(part, _MISSING)
+                    yield from figures(record, got, file, f"{where}.{part}", None, here)
+                continue
             yield from figures(
                 value, other.get(name, _MISSING), file, where, within.get(name), moved
             )
@@ -262,11 +271,7 @@ def compare(committed_dir: Path, rerun_dir: Path) -> list[Figure]:
         committed = json.loads(path.read_text(encoding="utf-8"))
         other = rerun_dir / name
         rerun = json.loads(other.read_text(encoding="utf-8")) if other.is_file() else {}
-        moved = {part for _, part, _, _ in _moved_parts(name, committed, rerun)}
-        for found in figures(committed, rerun, name):
-            part = found.path.split(".")[1].split("[")[0] if found.path.startswith("parts.") else ""
-            found.other_cpu = found.other_cpu or (part in moved and found.kind in CPU_BOUND)
-            out.append(found)
+        out += figures(committed, rerun, name)
     return out
 
 
