@@ -6,7 +6,9 @@ store the interval with the figure (``wer_low``/``wer_high``, ``cer_low``/``cer_
 ``compare_results.py`` can judge a rerun against the spread, not ±0.005. This computes the
 same intervals for rows written before that, from the hypotheses the row kept and the
 sentences the script synthesised, with the scorer and settings the scripts use now
-(``speechlab.eval.metrics.score``, 1,000 resamples, seed 0). It refuses a row whose
+(``speechlab.eval.metrics.score``, 1,000 resamples, seed 0). eval_report's pooled
+round-trip summary (all voices) gets ``wer_ci``/``cer_ci`` from
+``speechlab.eval.round_trip.pooled_rates`` (the texts resampled). It refuses a row whose
 recomputed WER or CER differs from the stored one (the wrong sentences or normaliser).
 Also renames polish_g2p's ``seconds`` to ``wall_seconds`` (it is the variant's wall time).
 
@@ -32,13 +34,18 @@ def complete(row: dict, rates: dict) -> bool:
     if all(f"{name}_low" in row for name in RATES):
         return False
     for name in RATES:
-        if not math.isclose(row[name], rates[name], rel_tol=0, abs_tol=1e-12):
-            raise SystemExit(
-                f"recomputed {name} {rates[name]!r} is not the stored {row[name]!r}: "
-                "not the same sentences or normaliser; nothing written"
-            )
+        check_same(name, row[name], rates[name])
         row[f"{name}_low"], row[f"{name}_high"] = rates[f"{name}_low"], rates[f"{name}_high"]
     return True
+
+
+def check_same(name: str, stored: float, recomputed: float) -> None:
+    """Stop, writing nothing, when a recomputed rate is not the stored one."""
+    if not math.isclose(stored, recomputed, rel_tol=0, abs_tol=1e-12):
+        raise SystemExit(
+            f"recomputed {name} {recomputed!r} is not the stored {stored!r}: "
+            "not the same sentences or normaliser; nothing written"
+        )
 
 
 def polish_g2p(results: dict) -> int:
@@ -69,9 +76,26 @@ def kokoro_roundtrip(results: dict) -> int:
     return changed
 
 
+def pooled_roundtrip(results: dict) -> int:
+    import pandas as pd
+
+    from speechlab.eval.round_trip import pooled_rates
+
+    summary = results["summary"]
+    if all(f"{name}_ci" in summary for name in RATES):
+        return 0
+    rows = pd.DataFrame(results["rows"])
+    rates = pooled_rates(rows, n_boot=summary["n_boot"], seed=summary["seed"])
+    for name in RATES:
+        check_same(name, summary[name], rates[name])
+        summary[f"{name}_ci"] = rates[f"{name}_ci"]
+    return 1
+
+
 FILES: dict[str, Callable[[dict], int]] = {
     "polish_g2p.json": polish_g2p,
     "kokoro_import.json": kokoro_roundtrip,
+    "eval_report/roundtrip-pl/roundtrip.json": pooled_roundtrip,
 }
 
 

@@ -47,7 +47,7 @@ def main() -> None:
     parts = {"roundtrip-pl": trip_dir, "crosslingual": cross_dir}
     machines = {name: _recorded_machine(folder) for name, folder in parts.items()}
     where = machine_lines({"parts": machines, "part_machines": machines})
-    write_markdown(trip.table, cross.table, len(SENTENCES["pl"]), where)
+    write_markdown(trip, cross.table, len(SENTENCES["pl"]), where)
 
 
 def _record_machine(folder: Path) -> None:
@@ -63,6 +63,9 @@ def _recorded_machine(folder: Path) -> dict:
 
 
 def write_markdown(trip, cross, n_pl: int, where: list[str]) -> None:
+    """``trip``: the RoundTripResult (per voice, and pooled in its summary); ``cross``: the
+    cross-lingual table."""
+
     def pct(x: float) -> str:
         return f"{100 * x:.1f}"
 
@@ -81,10 +84,17 @@ def write_markdown(trip, cross, n_pl: int, where: list[str]) -> None:
         "| voice | WER % | 95 % CI | CER % | 95 % CI |",
         "|---|---|---|---|---|",
     ]
-    for row in trip.itertuples():
+    for row in trip.table.itertuples():
         lines.append(
             f"| {row.voice} | {pct(row.wer)} | {pct(row.wer_low)}–{pct(row.wer_high)} | "
             f"{pct(row.cer)} | {pct(row.cer_low)}–{pct(row.cer_high)} |"
+        )
+    pooled = trip.summary
+    if "wer_ci" in pooled:  # measured before the summary kept intervals: rerun the backfill
+        (wl, wh), (cl, ch) = pooled["wer_ci"], pooled["cer_ci"]
+        lines.append(
+            f"| all voices (CI resamples the texts) | {pct(pooled['wer'])} | {pct(wl)}–{pct(wh)} "
+            f"| {pct(pooled['cer'])} | {pct(cl)}–{pct(ch)} |"
         )
     lines += [
         "",

@@ -17,7 +17,8 @@ then measured in a fresh process, so peak RSS is the variant's own):
 * ``xl_*`` — the xlsr-53 large architecture (random init: size and speed only) in fp32,
   torch int8, ONNX fp32, ONNX int8 and int4, on the first 8 clips (39 s), median of 2.
 * ``whisper_*`` — whisper-base through CTranslate2's CPU compute types (same weights): speed
-  on the same clips and WER against their transcripts.
+  on the same clips, and WER/CER (95 % intervals) against their transcripts; the
+  hypotheses are kept.
 * ``kokoro`` — collected, not measured here: Kokoro-82M's fp32/fp16/int8 exports from
   ``results/kokoro_import.json`` (size, round-trip CER) and ``results/tts_bench.json`` (speed).
 
@@ -39,7 +40,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import RESULTS, THREADS, machine_lines, peak_rss_mb, run_all, run_part
+from harness import RESULTS, THREADS, machine_lines, peak_rss_mb, rate_text, run_all, run_part
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -273,11 +274,12 @@ def work_variant(part: str) -> dict:
 
 
 def work_whisper(compute_type: str) -> dict:
-    import jiwer
     from asr_bench import CLIP_SECONDS
     from asr_bench import clips as asr_clips
 
     import speechlab
+    from speechlab.eval.metrics import score
+    from speechlab.eval.results import rate_columns
     from speechlab.textnorm import plain
 
     data = asr_clips()
@@ -295,7 +297,7 @@ def work_whisper(compute_type: str) -> dict:
     wall = time.perf_counter() - started
     refs = [plain(t) for _, t in data]
     keep = [i for i, r in enumerate(refs) if r]
-    hyps = [plain(t) or "<empty>" for t in texts]
+    rates = rate_columns(score([refs[i] for i in keep], [plain(texts[i]) for i in keep])[1])
     seconds = sum(len(w) for w, _ in data) / 16_000
     return {
         "compute_type": compute_type,
@@ -304,9 +306,10 @@ def work_whisper(compute_type: str) -> dict:
         "audio_seconds": seconds,
         "wall_seconds": [round(wall, 3)],
         "throughput": seconds / wall,
-        "wer": jiwer.wer([refs[i] for i in keep], [hyps[i] for i in keep]),
+        **rates,  # WER/CER over the clips with a reference, with 95 % bootstrap intervals
         "peak_rss_mb": peak_rss_mb(),
         "clips": len(data),
+        "hypotheses": texts,
     }
 
 
@@ -393,11 +396,8 @@ def write_markdown(results: dict) -> None:
                 + f" | {' | '.join(deltas)} |"
             )
         lines.append("")
-        builds = [
-            (p, json.loads((BUILD / f"{p}.build.json").read_text()))
-            for p in PL_VARIANTS
-            if (BUILD / f"{p}.build.json").is_file()
-        ]
+        # the build each part recorded (not this machine's build cache: another run's)
+        builds = [(p, parts[p].get("build") or {}) for p in PL_VARIANTS if p in parts]
         qat = [(p, b) for p, b in builds if "steps" in b]
         if qat:
             lines.append(
@@ -430,13 +430,13 @@ def write_markdown(results: dict) -> None:
         lines += [
             "## whisper-base through CTranslate2 (same weights, compute type at load)",
             "",
-            "| compute type | model.bin MB | load s | peak RSS MB | audio s/s | WER % |",
+            "| compute type | model.bin MB | load s | peak RSS MB | audio s/s | WER (95 % CI) |",
             "|---|---:|---:|---:|---:|---:|",
         ]
         for t, row in whisper:
             lines.append(
                 f"| {t} | {row['size_mb']:.0f} | {row['load_seconds']:.2f} | "
-                f"{row['peak_rss_mb']:.0f} | {row['throughput']:.2f} | {100 * row['wer']:.1f} |"
+                f"{row['peak_rss_mb']:.0f} | {row['throughput']:.2f} | {rate_text(row, 'wer')} |"
             )
         lines.append("")
     if parts.get("kokoro"):

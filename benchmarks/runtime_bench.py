@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -93,6 +94,14 @@ def work_forward(repeats: int) -> dict:
 
 
 def work_compile(repeats: int) -> dict:
+    """A cold compile: inductor keeps compiled kernels on disk (``/tmp/torchinductor_<user>``),
+    and with a warm cache a second invocation on a Zen 4 EPYC compiled in 9.8 s, not 83 s."""
+    with tempfile.TemporaryDirectory(prefix="inductor-") as cold:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cold
+        return {**_compile(repeats), "inductor_cache": "cold"}
+
+
+def _compile(repeats: int) -> dict:
     import torch
     from asr_bench import xlsr53_dir
 

@@ -127,6 +127,13 @@ def test_the_command_writes_a_report_and_strict_fails_on_a_figure_not_reproduced
     assert "| x_bench.json | `parts.row.cer` | quality | 0.075 | 0.2 |" in report
     _write(again, "x_bench.json", COMMITTED)
     assert compare_results.main([str(committed), str(again), "--strict"]) == 0
+    # a benchmark the rerun did not run: not rerun, unless only the rerun's files are judged
+    _write(committed, "y_bench.json", COMMITTED)
+    assert compare_results.main([str(committed), str(again), "--strict"]) == 1
+    assert "6 of 12 figures reproduced (0 not, 6 not rerun)" in capsys.readouterr().out
+    only = [str(committed), str(again), "--strict", "--rerun-files-only"]
+    assert compare_results.main(only) == 0
+    assert "y_bench" not in (again / "reproduction.md").read_text(encoding="utf-8")
 
 
 def test_the_committed_results_reproduce_themselves(tmp_path: Path) -> None:
@@ -254,6 +261,21 @@ def test_a_roofline_measured_before_or_after_a_part_is_a_timing() -> None:
     assert compare_results.judge("roofline_after", 246.0, 316.0) == ("timing", False)
 
 
+def test_the_hops_a_real_time_stream_decoded_are_counted_like_a_timing() -> None:
+    # an engine behind real time merges hops: xlsr-53 at hop 0.5 s made 85 model calls on
+    # the Xeon and 73 on a Zen 4 EPYC; how many finals the VAD cut stays exact
+    hop = "parts.xlsr53_large.hops.0.5"
+    assert compare_results._kind("model_calls", f"{hop}.model_calls") == "timing"
+    assert compare_results._kind("partials", f"{hop}.partials") == "timing"
+    assert compare_results._kind("n", f"{hop}.partial_latency.n") == "timing"
+    assert compare_results._kind("n", f"{hop}.final_latency.n") == "exact"
+    assert compare_results._kind("finals", f"{hop}.finals") == "exact"
+    assert compare_results.judge("model_calls", 85, 73, None, f"{hop}.model_calls") == (
+        "timing",
+        True,
+    )
+
+
 def test_agreement_between_two_implementations_is_a_parity_figure() -> None:
     # measured 2026-11-30: ALBERT's layer error 0.0036 on the Xeon and 0.0032 on an EPYC
     assert compare_results._kind("max_abs") == "parity"
@@ -316,3 +338,38 @@ def test_backfilled_intervals_come_from_the_stored_hypotheses_and_refuse_other_s
     wrong = {"variants": {"a": {"wer": 0.5, "cer": 0.5, "hypotheses": hyps}}}
     with pytest.raises(SystemExit, match="not the same sentences"):
         backfill.polish_g2p(wrong)
+
+
+def test_backfill_gives_the_pooled_round_trip_summary_an_interval_over_texts() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "backfill_intervals", ROOT / "benchmarks" / "backfill_intervals.py"
+    )
+    assert spec is not None and spec.loader is not None
+    backfill = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(backfill)
+    from speechlab.eval.results import score_rows
+    from speechlab.textnorm import plain
+
+    heard = {
+        "v1": ["ala ma kota", "pies je", "dzień dobry", "idzie deszcz"],
+        "v2": ["ala ma psa", "pies", "dzień dobry", "idzie deszcz"],
+    }
+    said = ["ala ma kota", "pies je kość", "dzień dobry", "idzie deszcz"]
+    rows = [
+        {"voice": v, "text_id": i, "reference": r, "hypothesis": h}
+        for v, hyps in heard.items()
+        for i, (r, h) in enumerate(zip(said, hyps, strict=True), 1)
+    ]
+    table = score_rows(rows, plain, n_boot=0)[0]
+    # words: v1 drops "kość", v2 reads "psa" and drops "je kość": 4 of 2 x 10; characters
+    # (spaces count): " kość" 5, "kota"→"psa" 3, " je kość" 8: 16 of 2 x 46
+    summary = {"wer": 4 / 20, "cer": 16 / 92, "n_boot": 200, "seed": 0}
+    results = {"summary": summary, "rows": table.to_dict("records")}
+    assert backfill.pooled_roundtrip(results) == 1
+    low, high = summary["wer_ci"]
+    assert 0 <= low < 4 / 20 < high <= 1 and summary["cer_ci"][0] < 16 / 92
+    assert backfill.pooled_roundtrip(results) == 0  # already complete
+    wrong = {"summary": {**summary, "wer": 0.5}, "rows": results["rows"]}
+    del wrong["summary"]["wer_ci"]
+    with pytest.raises(SystemExit, match="not the same sentences"):
+        backfill.pooled_roundtrip(wrong)

@@ -117,6 +117,14 @@ def test_roundtrip_per_voice_and_per_text(tmp_path):
     pd.testing.assert_frame_equal(loaded.table, result.table, check_dtype=False)
     assert loaded.summary == result.summary
     assert "v1 WER 12.5%" in repr(result)
+    # pooled over both voices, with an interval from resampling the three texts: the voices
+    # read each text alike here, so it is one voice's interval (resampling the six rows
+    # as if they were independent would not be)
+    assert result.summary["wer"] == pytest.approx(1 / 8)
+    one_voice = result.table.iloc[0]
+    assert result.summary["wer_ci"] == [one_voice["wer_low"], one_voice["wer_high"]]
+    assert result.summary["wer_ci"][0] < 1 / 8 < result.summary["wer_ci"][1]
+    assert result.summary["cer_ci"][0] <= result.summary["cer"] <= result.summary["cer_ci"][1]
     with pytest.raises(EvalError, match="at least one text and one voice"):
         roundtrip(tts, asr, [], progress=False)
     with pytest.raises(EvalError, match="keep_audio needs out"):

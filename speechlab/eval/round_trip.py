@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from speechlab import __version__
 from speechlab.eval.errors import EvalError
-from speechlab.eval.metrics import score
+from speechlab.eval.metrics import bootstrap_cis, error_rate
 from speechlab.eval.models import open_recognizer, open_synthesizer
 from speechlab.eval.results import (
     ensure_folder,
@@ -37,7 +37,7 @@ from speechlab.textnorm import Normalizer, get_normalizer, normalizer_name
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["KIND", "RoundTripResult", "roundtrip"]
+__all__ = ["KIND", "RoundTripResult", "pooled_rates", "roundtrip"]
 
 KIND = "TTS→ASR round trip"
 RESULTS_FILE = "roundtrip.json"
@@ -149,7 +149,7 @@ def roundtrip(
     per_text = pd.concat(table_rows, ignore_index=True)
     per_text["synthetic"] = True
     table = pd.DataFrame(voice_rows)
-    pooled = score(list(per_text["reference_norm"]), list(per_text["hypothesis_norm"]), n_boot=0)[1]
+    pooled = pooled_rates(per_text, n_boot=n_boot, seed=seed)
     summary = {
         "kind": KIND,
         "synthetic": True,
@@ -160,8 +160,7 @@ def roundtrip(
         "voices": voices,
         "texts": len(texts),
         "normalizer": normalizer_name(normalizer),
-        "wer": pooled["wer"],
-        "cer": pooled["cer"],
+        **pooled,
         "n_boot": n_boot,
         "seed": seed,
         "speechlab": __version__,
@@ -171,6 +170,27 @@ def roundtrip(
     if out is not None:
         result.save(out)
     return result
+
+
+def pooled_rates(rows: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """WER/CER over every voice with 95 % intervals (``wer_ci``, ``cer_ci``).
+
+    The voices speak the same texts, so their rows are not independent: the bootstrap
+    resamples texts, each with its errors and lengths summed over the voices.
+    """
+    frame = rows.assign(word_errors=rows["substitutions"] + rows["insertions"] + rows["deletions"])
+    columns = ["word_errors", "ref_words", "char_errors", "ref_chars"]
+    by_text = frame.groupby("text_id")[columns].sum()
+    series = {
+        "wer": (by_text["word_errors"].tolist(), by_text["ref_words"].tolist()),
+        "cer": (by_text["char_errors"].tolist(), by_text["ref_chars"].tolist()),
+    }
+    intervals = bootstrap_cis(series, n_boot=n_boot, seed=seed)
+    out: dict[str, Any] = {}
+    for name, (errors, lengths) in series.items():
+        out[name] = error_rate(sum(errors), sum(lengths))
+        out[f"{name}_ci"] = list(intervals[name])
+    return out
 
 
 def _voice_row(voice: str, corpus: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
