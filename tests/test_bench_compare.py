@@ -373,3 +373,25 @@ def test_backfill_gives_the_pooled_round_trip_summary_an_interval_over_texts() -
     del wrong["summary"]["wer_ci"]
     with pytest.raises(SystemExit, match="not the same sentences"):
         backfill.pooled_roundtrip(wrong)
+
+
+def test_the_quant_table_states_each_qat_parts_recorded_build_not_this_machines_cache(
+    tmp_path: Path,
+) -> None:
+    """Re-rendering the committed (Xeon) table once printed the QAT times of a build that
+    this machine's ``.cache`` held from its own run (217 s for the Xeon's 304 s)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import quant_bench
+
+    results = json.loads((ROOT / "benchmarks/results/quant_table.json").read_text("utf-8"))
+    results["parts"]["pl_qat_int8"]["build"]["train_seconds"] = 123.4
+    kept = quant_bench.OUT["dir"]
+    quant_bench.OUT["dir"] = tmp_path
+    try:
+        quant_bench.write_markdown(results)
+    finally:
+        quant_bench.OUT["dir"] = kept
+    table = (tmp_path / "quant_table.md").read_text(encoding="utf-8")
+    assert "pl_qat_int8 300 steps in 123 s" in table
+    assert "| int8 | 145 |" in table  # whisper-base's rows, with their WER interval
+    assert "0.288 (0.221–0.381)" in table
