@@ -508,7 +508,9 @@ def write_markdown(results: dict) -> None:
         "w2v2_pipeline": f"transformers pipeline, batch {BATCH}, clips in order (default call)",
         "w2v2_pipeline_b1": "transformers pipeline, batch 1",
         "w2v2_pipeline_sorted": f"transformers pipeline, batch {BATCH}, length-sorted clips",
-        "w2v2_speechlab_bf16": "speechlab wav2vec2, `dtype='bfloat16'` (AMX; % of fp32 roofline)",
+        "w2v2_speechlab_bf16": (
+            f"speechlab wav2vec2, `dtype='bfloat16'` ({bf16_hardware(results)}; % of fp32 roofline)"
+        ),
         "whisper_speechlab": "speechlab whisper-base",
         "whisper_raw": "faster-whisper direct (same model, same process, alternating)",
     }
@@ -558,7 +560,7 @@ def write_markdown(results: dict) -> None:
             "if layer norms, GELU, softmax, attention, residual adds and the conv encoder "
             "cost nothing.",
         ]
-    lines += ["", "Targets:"] + [f"- {t}" for t in _verdicts(r)]
+    lines += ["", "Targets:"] + [f"- {t}" for t in _verdicts(r, bf16_hardware(results))]
     (OUT["dir"] / "asr_bench.md").write_text("\n".join(lines) + "\n")
 
 
@@ -577,7 +579,21 @@ def _roofline(r: dict, part: str) -> float | None:
     return own or r.get("roofline", {}).get("gflops")
 
 
-def _verdicts(r: dict) -> list[str]:
+def bf16_hardware(results: dict) -> str:
+    """What the CPU of the bf16 row runs bf16 matmuls on, from its recorded flags: AMX tiles,
+    AVX512-BF16 dot products, or neither (then bf16 is emulated and slower than fp32)."""
+    record = (results.get("part_machines") or {}).get("w2v2_speechlab_bf16") or results.get(
+        "machine"
+    )
+    flags = set((record or {}).get("cpu_flags") or [])
+    if "amx_bf16" in flags:
+        return "AMX"
+    if "avx512_bf16" in flags:
+        return "AVX512-BF16, no AMX"
+    return "no bf16 instructions" if record else "CPU not recorded"
+
+
+def _verdicts(r: dict, bf16_on: str = "CPU not recorded") -> list[str]:
     out = []
     best = best_pipeline(r)
     if "headline" in r:
@@ -602,7 +618,7 @@ def _verdicts(r: dict) -> list[str]:
         if "w2v2_speechlab_bf16" in r:
             bf16 = r["w2v2_speechlab_bf16"]["gflops_achieved"] / _roofline(r, "w2v2_speechlab_bf16")
             out.append(
-                f"bf16 (with `dtype='bfloat16'` on this AMX CPU: {100 * bf16:.0f} % of the fp32 "
+                f"bf16 (with `dtype='bfloat16'`, {bf16_on}: {100 * bf16:.0f} % of the fp32 "
                 "roofline, at bf16 precision)"
             )
     if "w2v2_long" in r:

@@ -228,7 +228,7 @@ def figures(
     if isinstance(committed, dict) and not _is_spread(committed):
         other = rerun if isinstance(rerun, dict) else {}
         if "machine" in other and "part_machines" not in committed:  # not a harness file's head
-            moved = moved or _cpu(committed.get("machine")) != _cpu(other["machine"])
+            moved = moved or cpu_label(committed.get("machine")) != cpu_label(other["machine"])
         # a harness file: each part under "parts" has its own machine in "part_machines"
         shifted = {part for _, part, _, _ in _moved_parts(file, committed, other)}
         within = intervals(committed)
@@ -286,7 +286,8 @@ def compare(committed_dir: Path, rerun_dir: Path, rerun_files_only: bool = False
     return out
 
 
-def _cpu(record: object) -> str:
+def cpu_label(record: object) -> str:
+    """A machine record's CPU model and kernel flags, e.g. ``AMD EPYC (avx2, avx512f)``."""
     if not isinstance(record, dict):
         return "not recorded"
     return f"{record.get('cpu', '?')} ({', '.join(record.get('cpu_flags') or []) or '?'})"
@@ -319,8 +320,8 @@ def _moved_parts(name: str, committed: object, rerun: object) -> list[tuple[str,
     mine, theirs = committed.get("part_machines") or {}, rerun.get("part_machines") or {}
     out = []
     for part in theirs:
-        a = _cpu(mine.get(part, committed.get("machine")))
-        b = _cpu(theirs[part])
+        a = cpu_label(mine.get(part, committed.get("machine")))
+        b = cpu_label(theirs[part])
         if a != b:
             out.append((name, part, a, b))
     return out

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import numpy as np
 import pytest
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def require(condition: bool, reason: str) -> None:
@@ -33,6 +36,16 @@ def require_module(name: str) -> Any:
         return importlib.import_module(name)
     except ImportError as error:
         require(False, f"{name} is not installed ({error})")
+
+
+def benchmark_script(name: str) -> Any:
+    """``benchmarks/<name>.py`` loaded as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def polish_test_sentences() -> tuple[str, ...]:

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import benchmark_script
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _benchmark_script(name: str):
-    """``benchmarks/<name>.py`` loaded as a module (the folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-compare_results = _benchmark_script("compare_results")
+compare_results = benchmark_script("compare_results")
 
 
 def _write(folder: Path, name: str, data: dict) -> None:
@@ -320,7 +308,7 @@ def test_a_record_with_its_own_machine_measured_elsewhere_has_its_timings_counte
 def test_backfilled_intervals_come_from_the_stored_hypotheses_and_refuse_other_sentences(
     tmp_path: Path,
 ) -> None:
-    backfill = _benchmark_script("backfill_intervals")
+    backfill = benchmark_script("backfill_intervals")
     from speechlab.samples import POLISH_SENTENCES
     from speechlab.textnorm import plain
 
@@ -342,7 +330,7 @@ def test_backfilled_intervals_come_from_the_stored_hypotheses_and_refuse_other_s
 
 
 def test_backfill_gives_the_pooled_round_trip_summary_an_interval_over_texts() -> None:
-    backfill = _benchmark_script("backfill_intervals")
+    backfill = benchmark_script("backfill_intervals")
     from speechlab.eval.results import score_rows
     from speechlab.textnorm import plain
 
