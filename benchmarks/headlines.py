@@ -317,7 +317,7 @@ def render(root: Path = HERE, folders: Sequence[str] = FOLDERS) -> str:
         "## Pooled over the invocations on each CPU",
         "",
         "A range measured inside one invocation understates the spread between invocations "
-        "(process start, memory placement, the machine's state). Where a CPU has been measured "
+        "(the verdicts above show it). Where a CPU has been measured "
         "more than once, this is the range to quote for it, and the one a further invocation "
         "there is judged against: the median of the invocations' medians, the lowest min and "
         "the highest max.",
