@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def _speedup(baseline: str) -> Callable[[dict, dict], Spread | None]:
         mine, base = record.get("wall_seconds"), (parts.get(baseline) or {}).get("wall_seconds")
         if not (isinstance(mine, list) and isinstance(base, list) and len(mine) >= 3):
             return None
-        median = sorted(base)[len(base) // 2] / sorted(mine)[len(mine) // 2]
+        median = statistics.median(base) / statistics.median(mine)
         return median, min(base) / max(mine), max(base) / min(mine)
 
     return get
@@ -256,9 +257,7 @@ def verdicts(found: list[Measured]) -> list[tuple[Measured, bool | None, Spread]
 def pooled(spreads: Sequence[Spread]) -> Spread:
     """The range of several invocations together: the median of their medians, the lowest
     min and the highest max (what to quote once a CPU has been measured more than once)."""
-    medians = sorted(s[0] for s in spreads)
-    mid = len(medians) // 2
-    median = medians[mid] if len(medians) % 2 else (medians[mid - 1] + medians[mid]) / 2
+    median = statistics.median(s[0] for s in spreads)
     return median, min(s[1] for s in spreads), max(s[2] for s in spreads)
 
 
